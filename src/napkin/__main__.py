@@ -1,0 +1,5 @@
+"""Run the CLI with ``python -m napkin``."""
+
+from .cli import main
+
+main()

@@ -1,0 +1,507 @@
+"""The ``napkin`` command line: parses options, calls the core, prints tables or JSON.
+
+Every result is computed by the pure core; this module only turns text into values and
+results into text. Table output imports rich lazily so that ``--json`` stays fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Any, NoReturn
+
+import click
+
+from . import units
+from .errors import NapkinError, OptionError
+
+__all__ = ["main"]
+
+CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+# --- option types ------------------------------------------------------------------------------
+
+
+class _UnitType(click.ParamType):
+    """A click type that parses with one of `napkin.units`' functions."""
+
+    def __init__(self, name: str, parse: Any, what: str) -> None:
+        self.name = name
+        self._parse = parse
+        self._what = what
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return self._parse(value, self._what)
+        except NapkinError as error:
+            self.fail(str(error), param, ctx)
+
+
+class _BatchList(click.ParamType):
+    name = "LIST"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        try:
+            return tuple(units.parse_integer(part, "batch size") for part in value.split(","))
+        except NapkinError as error:
+            self.fail(f"{error} (expected a comma-separated list such as 1,8,64)", param, ctx)
+
+
+COUNT = _UnitType("COUNT", units.parse_count, "count")
+TOKENS = _UnitType("TOKENS", units.parse_count, "token count")
+PARAMS = _UnitType("PARAMS", units.parse_count, "parameter count")
+LENGTH = _UnitType("TOKENS", units.parse_length, "length")
+LENGTH_OR_ZERO = _UnitType("TOKENS", lambda text, what: units.parse_length(text, what, allow_zero=True), "length")
+FRACTION = _UnitType("FRACTION", units.parse_fraction, "fraction")
+PRICE = _UnitType("USD/H", units.parse_price, "price")
+BYTES = _UnitType("SIZE", units.parse_bytes, "memory size")
+BANDWIDTH = _UnitType("RATE", units.parse_bandwidth, "bandwidth")
+FLOP_RATE = _UnitType("FLOP/S", units.parse_flop_rate, "peak FLOP/s")
+BATCHES = _BatchList()
+WHOLE = _UnitType("N", units.parse_integer, "count")
+
+
+def _json_option(func: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (base units: bytes, FLOP, s, USD).")(func)
+
+
+def _binary_option(func: Any) -> Any:
+    return click.option("--binary", is_flag=True, help="Print sizes in GiB (2^30 bytes) instead of GB (10^9 bytes).")(func)
+
+
+def _gpu_options(required: bool) -> Any:
+    def decorate(func: Any) -> Any:
+        func = click.option("--hbm", type=BYTES, help="Custom GPU memory, e.g. 80GB or 141GiB.")(func)
+        func = click.option("--bandwidth", type=BANDWIDTH, help="Custom memory bandwidth, e.g. 3.35TB/s.")(func)
+        func = click.option("--peak", type=FLOP_RATE, help="Custom dense bf16 peak, e.g. 990T (FLOP/s).")(func)
+        help_text = "GPU name from 'napkin gpus' (e.g. h100)" + (
+            "; or give --peak, --bandwidth and --hbm." if required else "."
+        )
+        return click.option("--gpu", "gpu_name", metavar="NAME", help=help_text)(func)
+
+    return decorate
+
+
+# --- shared helpers ----------------------------------------------------------------------------
+
+
+def _resolve_gpu(gpu_name: str | None, peak: float | None, bandwidth: float | None, hbm: float | None, required: bool = True):
+    from .hardware import custom_gpu, get_gpu
+
+    base = get_gpu(gpu_name) if gpu_name else None
+    if base is None and not (peak and bandwidth and hbm):
+        if not required:
+            return None
+        if peak or bandwidth or hbm:
+            raise OptionError("a custom GPU needs all of --peak, --bandwidth and --hbm (or name one with --gpu)")
+        raise OptionError("missing --gpu: name a GPU (run 'napkin gpus' to list them) or give --peak, --bandwidth and --hbm")
+    if base is not None and not (peak or bandwidth or hbm):
+        return base
+    return custom_gpu(
+        peak or base.bf16_flop_per_s,  # type: ignore[union-attr]
+        bandwidth or base.hbm_bandwidth_bytes_per_s,  # type: ignore[union-attr]
+        hbm or base.hbm_bytes,  # type: ignore[union-attr]
+        base=base,
+    )
+
+
+def _load_model(spec: str | None, params: float | None, required_arch: str | None = None):
+    """Return (arch, params): a model from a preset/config, or a bare parameter count."""
+    from .presets import load_model
+
+    if spec and params:
+        raise OptionError(f"give a model ({spec!r}) or --params, not both")
+    if spec:
+        return load_model(spec), None
+    if params:
+        if required_arch:
+            raise OptionError(f"{required_arch} needs an architecture: name a model or a config.json instead of --params")
+        return None, params
+    raise OptionError("missing model: name a preset (run 'napkin models'), a config.json path, or give --params such as 70B")
+
+
+def _emit_json(payload: dict[str, Any] | list[Any]) -> None:
+    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+
+
+def _dtype_bytes(dtype: str) -> float:
+    from .memory import DTYPE_BYTES
+
+    return DTYPE_BYTES[dtype]
+
+
+# --- the command group -------------------------------------------------------------------------
+
+
+class NapkinGroup(click.Group):
+    """A click group whose errors are one line on stderr with exit status 2, never a traceback."""
+
+    def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
+        try:
+            result = super().main(args=args, prog_name=prog_name or "napkin", standalone_mode=False, **extra)
+        except click.exceptions.Exit as done:
+            sys.exit(done.exit_code)
+        except click.exceptions.Abort:
+            _fail("aborted", status=1)
+        except click.ClickException as error:
+            _fail(*_click_message(error))
+        except NapkinError as error:
+            _fail(str(error), _command_path(args))
+        except (BrokenPipeError, KeyboardInterrupt):
+            sys.exit(1)
+        except RecursionError:
+            _fail("input nested too deeply to process", _command_path(args))
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+def _command_path(args: Any) -> str:
+    """Return "napkin COMMAND" for the command named in `args`, or "napkin"."""
+    argv = list(args) if args is not None else sys.argv[1:]
+    first = next((a for a in argv if not a.startswith("-")), None)
+    return f"napkin {first}" if first in main.commands else "napkin"
+
+
+def _click_message(error: click.ClickException) -> tuple[str, str]:
+    message = error.format_message()
+    if isinstance(error, click.BadParameter) and error.param is not None:
+        names = "/".join(getattr(error.param, "opts", []) or [error.param.name or "value"])
+        message = f"{names}: {error.message}"
+    context = getattr(error, "ctx", None)
+    command = context.command_path if context is not None else "napkin"
+    if isinstance(error, click.UsageError) and not isinstance(error, click.BadParameter):
+        message += f" (see '{command} --help')"
+    return message, command
+
+
+def _fail(message: str, command: str = "napkin", status: int = 2) -> NoReturn:
+    """Print `message` as one line on stderr, prefixed with the command, and exit."""
+    line = " ".join(str(message).split())
+    sys.stderr.write(f"{command}: error: {line}\n")
+    sys.exit(status)
+
+
+@click.group(cls=NapkinGroup, context_settings=CONTEXT_SETTINGS)
+@click.version_option(package_name="napkin-ml", prog_name="napkin")
+def main() -> None:
+    """Napkin math for ML systems: FLOPs, memory, roofline and dollars for real model architectures.
+
+    Every command prints a table and the derivation of each number; --json prints the same
+    results as one JSON object in base units.
+    """
+
+
+# --- napkin model / models ----------------------------------------------------------------------
+
+
+@main.command("model")
+@click.argument("model")
+@click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Sequence length in tokens for the attention FLOPs (8k = 8,192).")
+@click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@_json_option
+@_binary_option
+def model_command(model: str, seq: int, kv_dtype: str, as_json: bool, binary: bool) -> None:
+    """Show a model's architecture, exact parameters, FLOPs/token, weights per dtype and KV bytes/token.
+
+    MODEL is a preset name (see 'napkin models') or a path to a HuggingFace config.json.
+
+    Example: napkin model llama-3-70b --seq 8k
+    """
+    from .presets import load_model
+    from .summary import summarize_model
+
+    summary = summarize_model(load_model(model), seq, _dtype_bytes(kv_dtype), kv_dtype)
+    if as_json:
+        _emit_json(summary.to_dict())
+        return
+    from .render import render_model
+
+    render_model(summary, binary)
+
+
+@main.command("models")
+@_json_option
+def models_command(as_json: bool) -> None:
+    """List the model presets with their sources.
+
+    Example: napkin models
+    """
+    from .params import count_params
+    from .presets import list_presets, load_model
+
+    presets = list_presets()
+    rows = []
+    for preset in presets:
+        counts = count_params(load_model(preset.name))
+        rows.append(
+            {
+                "name": preset.name,
+                "aliases": list(preset.aliases),
+                "hf_id": preset.hf_id,
+                "params_total": counts.total,
+                "params_active": counts.active,
+                "source": preset.source,
+            }
+        )
+    if as_json:
+        _emit_json({"models": rows})
+        return
+    from .render import render_models
+
+    render_models(rows)
+
+
+# --- napkin gpus ---------------------------------------------------------------------------------
+
+
+@main.command("gpus")
+@_json_option
+@_binary_option
+def gpus_command(as_json: bool, binary: bool) -> None:
+    """Print the GPU spec sheet: memory, bandwidth, dense peaks, ridge point and a price default.
+
+    Example: napkin gpus --json
+    """
+    from .hardware import list_gpus
+
+    gpus = list_gpus()
+    if as_json:
+        _emit_json(
+            [
+                {
+                    "name": gpu.name,
+                    "display_name": gpu.display_name,
+                    "aliases": list(gpu.aliases),
+                    "hbm_bytes": gpu.hbm_bytes,
+                    "hbm_reported_bytes": gpu.hbm_reported_bytes,
+                    "hbm_bandwidth_bytes_per_s": gpu.hbm_bandwidth_bytes_per_s,
+                    "bf16_flop_per_s": gpu.bf16_flop_per_s,
+                    "fp8_flop_per_s": gpu.fp8_flop_per_s,
+                    "int8_op_per_s": gpu.int8_op_per_s,
+                    "ridge_flop_per_byte": gpu.ridge_flop_per_byte,
+                    "intra_node_bytes_per_s": gpu.intra_node_bytes_per_s,
+                    "inter_node_bytes_per_s": gpu.inter_node_bytes_per_s,
+                    "gpus_per_node": gpu.gpus_per_node,
+                    "usd_per_hour": gpu.usd_per_hour,
+                    "source": gpu.source,
+                    "as_of": gpu.as_of,
+                }
+                for gpu in gpus
+            ]
+        )
+        return
+    from .render import render_gpus
+
+    render_gpus(gpus, binary)
+
+
+# --- napkin train --------------------------------------------------------------------------------
+
+
+@main.command("train")
+@click.argument("model", required=False)
+@click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
+@click.option("--tokens", type=TOKENS, required=True, help="Training tokens D, e.g. 15T.")
+@_gpu_options(required=True)
+@click.option("--gpus", type=WHOLE, default="1", show_default=True, help="Number of GPUs.")
+@click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4.")
+@click.option("--price", type=PRICE, help="USD per GPU-hour, e.g. 2 or $2/hr [default: the GPU's catalog rate].")
+@click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model).")
+@_json_option
+def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, as_json) -> None:
+    """Estimate a training run's compute, wall-clock, GPU-hours and cost from 6·N·D.
+
+    Example: napkin train llama-3-70b --tokens 15T --gpu h100 --gpus 1024 --mfu 40% --price 2
+    """
+    from .training import training_bill
+
+    arch, bare = _load_model(model, params, required_arch="--seq" if seq else None)
+    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
+    if price is None:
+        if gpu.usd_per_hour is None:
+            raise OptionError(f"no price for {gpu.name}: give --price in USD per GPU-hour, e.g. --price 2")
+        price = gpu.usd_per_hour
+    per_token, formula = None, "6 · N"
+    if arch is not None:
+        from .params import count_params
+
+        n = count_params(arch).active
+        if seq:
+            from .flops import palm_model_flop_per_token
+
+            att = arch.attention
+            width = (att.qk_head_dim + att.value_head_dim) / 2
+            per_token = palm_model_flop_per_token(n, arch.num_layers, att.num_heads, width, seq)
+            formula = f"6 · N + 12 · L · H · Q · T, T = {seq:,}"
+    else:
+        n = bare
+    bill = training_bill(n, tokens, gpus, gpu.bf16_flop_per_s, mfu, price, per_token, formula)
+    if as_json:
+        payload = {"model": arch.name if arch else None, "gpu": gpu.name, **bill.to_dict()}
+        _emit_json(payload)
+        return
+    from .render import render_training
+
+    render_training(bill, arch.name if arch else f"{units.format_count(n)} parameters", gpu)
+
+
+# --- napkin memory -------------------------------------------------------------------------------
+
+
+@main.command("memory")
+@click.argument("model", required=False)
+@click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
+@click.option("--train", "mode", flag_value="train", help="Training memory: weights, gradients, optimizer, activations.")
+@click.option("--infer", "mode_infer", is_flag=True, help="Inference memory: weights, KV cache, activations.")
+@_gpu_options(required=True)
+@click.option("--optimizer", type=click.Choice(["adam", "adam-fp32", "adam-8bit", "sgd", "sgd-fp32"]), default="adam", show_default=True, help="Optimizer and precision (adam = mixed-precision Adam, 16 bytes/param).")
+@click.option("--zero", type=click.IntRange(0, 3), default=0, show_default=True, help="ZeRO stage: 1 shards optimizer state, 2 also gradients, 3 also weights.")
+@click.option("--fsdp", is_flag=True, help="FSDP full sharding (same memory as --zero 3).")
+@click.option("--dp", type=WHOLE, default="1", show_default=True, help="Data-parallel size that ZeRO/FSDP shards over.")
+@click.option("--tp", type=WHOLE, default="1", show_default=True, help="Tensor-parallel size (divides weights and most activations).")
+@click.option("--sp", "sequence_parallel", is_flag=True, help="Sequence parallelism with --tp (divides the remaining activations).")
+@click.option("--batch", type=WHOLE, default="1", show_default=True, help="Micro-batch size in sequences (training).")
+@click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Training sequence length in tokens (8k = 8,192).")
+@click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default="none", show_default=True, help="Activation recomputation (Korthikanti et al. 2022).")
+@click.option("--attention", "attention_kernel", type=click.Choice(["flash", "eager"]), default="flash", show_default=True, help="Attention kernel: flash keeps no s×s scores; eager keeps the softmax output.")
+@click.option("--context", type=LENGTH, default="4096", show_default=True, help="Inference context per request in tokens.")
+@click.option("--requests", type=WHOLE, default="1", show_default=True, help="Concurrent requests (inference).")
+@click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs sharing weights and KV cache (inference, tensor parallel).")
+@click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type for inference.")
+@click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@_json_option
+@_binary_option
+def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, hbm, optimizer, zero, fsdp, dp, tp, sequence_parallel,
+                   batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, as_json, binary) -> None:
+    """Estimate GPU memory per GPU: weights, optimizer state, gradients, activations, KV cache.
+
+    Example: napkin memory llama-3-70b --train --gpu h100 --zero 3 --dp 64 --batch 1 --seq 8k --recompute full
+    """
+    from .fit import inference_memory, training_memory
+
+    if mode == "train" and mode_infer:
+        raise OptionError("--train and --infer contradict each other: choose one")
+    if mode != "train" and not mode_infer:
+        raise OptionError("choose --train or --infer")
+    if fsdp:
+        if zero not in (0, 3):
+            raise OptionError(f"--fsdp shards like ZeRO stage 3 and contradicts --zero {zero}: drop one of them")
+        zero = 3
+    if sequence_parallel and tp < 2:
+        raise OptionError("--sp needs tensor parallelism: add --tp N with N ≥ 2")
+    arch, bare = _load_model(model, params)
+    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
+    if mode == "train":
+        estimate = training_memory(gpu, bare, arch, optimizer, zero, dp, batch, seq, recompute, attention_kernel, tp, sequence_parallel, binary)
+    else:
+        estimate = inference_memory(gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary)
+    if as_json:
+        _emit_json({"model": arch.name if arch else None, **estimate.to_dict()})
+        return
+    from .render import render_memory
+
+    render_memory(estimate, arch.name if arch else f"{units.format_count(bare)} parameters", binary)
+
+
+# --- napkin kv -----------------------------------------------------------------------------------
+
+
+@main.command("kv")
+@click.argument("model")
+@click.option("--context", type=LENGTH, required=True, help="Context per request in tokens (8k = 8,192).")
+@_gpu_options(required=True)
+@click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs holding one copy of the weights.")
+@click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type.")
+@click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@_json_option
+@_binary_option
+def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, weights_dtype, kv_dtype, as_json, binary) -> None:
+    """KV-cache bytes per token and per request, and how many requests fit beside the weights.
+
+    Example: napkin kv llama-3-70b --context 8k --gpu h100 --gpus 2
+    """
+    from .fit import kv_capacity
+    from .presets import load_model
+
+    arch = load_model(model)
+    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
+    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary)
+    if as_json:
+        _emit_json({"model": arch.name, **capacity.to_dict()})
+        return
+    from .render import render_kv
+
+    render_kv(capacity, arch.name, binary)
+
+
+# --- napkin roofline -----------------------------------------------------------------------------
+
+
+@main.command("roofline")
+@_gpu_options(required=True)
+@click.option("--model", "model", help="Model preset or config.json to place on the roofline.")
+@click.option("--batch", "batches", type=BATCHES, default="1", show_default=True, help="Batch sizes, comma-separated (e.g. 1,8,64,512).")
+@click.option("--context", type=LENGTH_OR_ZERO, default="0", show_default=True, help="Cached tokens per request read in each decode step (0: weights only).")
+@click.option("--prompt", type=LENGTH, default="2048", show_default=True, help="Prompt tokens per request for the prefill point.")
+@_json_option
+def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, prompt, as_json) -> None:
+    """Ridge point of a GPU, and where a model's prefill and decode steps sit on its roofline.
+
+    Example: napkin roofline --gpu h100 --model llama-3-8b --batch 1,8,64,512
+    """
+    from .roofline import roofline
+
+    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
+    arch = None
+    if model:
+        from .presets import load_model
+
+        arch = load_model(model)
+    result = roofline(gpu, arch, tuple(batches), context, prompt)
+    if as_json:
+        _emit_json({"model": arch.name if arch else None, **result.to_dict()})
+        return
+    from .render import render_roofline
+
+    render_roofline(result, arch.name if arch else None)
+
+
+# --- napkin serve-cost ---------------------------------------------------------------------------
+
+
+@main.command("serve-cost")
+@click.option("--tokens-per-s", type=COUNT, required=True, help="Sustained tokens per second per GPU.")
+@click.option("--price", type=PRICE, help="USD per GPU-hour [default: the --gpu's catalog rate].")
+@click.option("--gpu", "gpu_name", metavar="NAME", help="GPU whose catalog price to use.")
+@_json_option
+def serve_cost_command(tokens_per_s, price, gpu_name, as_json) -> None:
+    """Serving cost in $ per million tokens from throughput per GPU and $/GPU-hour.
+
+    Example: napkin serve-cost --tokens-per-s 2500 --price 2
+    """
+    from .serving import serving_cost
+
+    if price is None:
+        if not gpu_name:
+            raise OptionError("missing price: give --price in USD per GPU-hour or --gpu for its catalog rate")
+        from .hardware import get_gpu
+
+        gpu = get_gpu(gpu_name)
+        if gpu.usd_per_hour is None:
+            raise OptionError(f"no price for {gpu.name}: give --price")
+        price = gpu.usd_per_hour
+    cost = serving_cost(tokens_per_s, price)
+    if as_json:
+        _emit_json(cost.to_dict())
+        return
+    from .render import render_serving
+
+    render_serving(cost)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

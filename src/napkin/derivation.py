@@ -1,0 +1,39 @@
+"""Derivation steps: how each result was obtained, formula first, then the numbers substituted."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+__all__ = ["Step", "num"]
+
+
+@dataclass(frozen=True)
+class Step:
+    """One line of a derivation: ``label: formula = substituted = result``."""
+
+    label: str
+    formula: str
+    substituted: str
+    result: str
+
+    def __str__(self) -> str:
+        parts = [p for p in (self.formula, self.substituted, self.result) if p]
+        return f"{self.label}: {' = '.join(parts)}"
+
+    def to_dict(self) -> dict[str, str]:
+        return {"label": self.label, "formula": self.formula, "substituted": self.substituted, "result": self.result}
+
+
+def num(value: float) -> str:
+    """Format a number for a substituted formula: integers below 10^6 in full, others as 3-digit scientific."""
+    if isinstance(value, bool):
+        return str(value)
+    if not math.isfinite(value):
+        return str(value)
+    if float(value).is_integer() and abs(value) < 1e6:
+        return f"{int(value):,}"
+    if 1e-3 <= abs(value) < 1e6:
+        return f"{value:.4g}"
+    mantissa, exponent = f"{value:.3g}".split("e")
+    return f"{mantissa}e{int(exponent)}"

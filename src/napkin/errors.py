@@ -1,0 +1,60 @@
+"""Domain exceptions.
+
+Every exception that bad user input can raise derives from `NapkinError`, a `ValueError`
+whose message is one line: the value, what is valid, and the fix. Front ends print that line
+and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+
+__all__ = [
+    "ConfigError",
+    "NapkinError",
+    "OptionError",
+    "UnitError",
+    "UnknownNameError",
+    "closest_names",
+]
+
+
+class NapkinError(ValueError):
+    """Raised when an input is invalid; the message names the value and the fix."""
+
+
+class UnitError(NapkinError):
+    """Raised when a quantity such as ``70B``, ``80GB`` or ``40%`` cannot be parsed."""
+
+
+class ConfigError(NapkinError):
+    """Raised when a model config.json is malformed, incomplete or of an unsupported type."""
+
+
+class OptionError(NapkinError):
+    """Raised when options contradict each other or a value is out of its valid range."""
+
+
+class UnknownNameError(NapkinError):
+    """Raised when a model or GPU name is not in the catalog; suggests the closest names."""
+
+    def __init__(self, kind: str, name: str, known: Iterable[str], list_command: str) -> None:
+        known = sorted(known)
+        matches = closest_names(name, known)
+        hint = f"did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
+        listing = f"run '{list_command}' to list them"
+        message = f"unknown {kind} {name!r}: {hint + ' ' if hint else ''}{listing}"
+        super().__init__(message)
+        self.name = name
+        self.suggestions = tuple(matches)
+
+
+def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
+    """Return up to `count` names from `known` that are spelled most like `name`."""
+    known = list(known)
+    lowered = name.lower()
+    matches = difflib.get_close_matches(lowered, known, n=count, cutoff=0.6)
+    if not matches:
+        matches = [k for k in known if lowered and (lowered in k or k in lowered)][:count]
+    return matches

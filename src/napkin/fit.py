@@ -1,0 +1,348 @@
+"""Will it fit: GPU memory per GPU for training and inference, and KV-cache capacity."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from .arch import ModelArch
+from .derivation import Step, num
+from .errors import OptionError
+from .hardware import GPU
+from .memory import (
+    OPTIMIZERS,
+    AttentionKernel,
+    Recompute,
+    activation_bytes_per_layer,
+    activation_bytes_total,
+    kv_cache_bytes,
+    kv_cache_bytes_per_token,
+    min_gpus,
+    training_state,
+    weight_bytes,
+)
+from .params import count_params
+from .units import format_bytes
+
+__all__ = ["KVCapacity", "MemoryEstimate", "inference_memory", "kv_capacity", "training_memory"]
+
+
+@dataclass(frozen=True)
+class MemoryEstimate:
+    """The four tenants of GPU memory, per GPU, with the total and the fewest GPUs that hold them.
+
+    `activations_bytes` is None when no architecture was given (a bare parameter count), so
+    activations could not be estimated; `total_bytes` then leaves them out and says so.
+    """
+
+    mode: str
+    gpu: GPU
+    weights_bytes: float
+    optimizer_bytes: float
+    gradients_bytes: float
+    activations_bytes: float | None
+    kv_cache_bytes: float
+    min_gpus: int | None
+    steps: tuple[Step, ...]
+    settings: dict[str, object] = field(default_factory=dict)
+
+    @property
+    def total_bytes(self) -> float:
+        activations = self.activations_bytes or 0.0
+        return self.weights_bytes + self.optimizer_bytes + self.gradients_bytes + activations + self.kv_cache_bytes
+
+    @property
+    def fits(self) -> bool:
+        return self.total_bytes <= self.gpu.hbm_bytes
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "mode": self.mode,
+            "gpu": self.gpu.name,
+            "hbm_bytes": self.gpu.hbm_bytes,
+            **self.settings,
+            "weights_bytes": self.weights_bytes,
+            "optimizer_bytes": self.optimizer_bytes,
+            "gradients_bytes": self.gradients_bytes,
+            "activations_bytes": self.activations_bytes,
+            "kv_cache_bytes": self.kv_cache_bytes,
+            "total_bytes": self.total_bytes,
+            "fits": self.fits,
+            "min_gpus": self.min_gpus,
+            "derivation": [step.to_dict() for step in self.steps],
+        }
+
+
+def _positive(label: str, value: float) -> None:
+    if not (value > 0 and math.isfinite(value)):
+        raise OptionError(f"invalid {label} {value!r}: must be a positive finite number")
+
+
+def training_memory(
+    gpu: GPU,
+    params: float | None = None,
+    arch: ModelArch | None = None,
+    optimizer: str = "adam",
+    zero_stage: int = 0,
+    dp: int = 1,
+    micro_batch: int = 1,
+    seq: int = 4096,
+    recompute: Recompute = "none",
+    attention_kernel: AttentionKernel = "flash",
+    tp: int = 1,
+    sequence_parallel: bool = False,
+    binary: bool = False,
+) -> MemoryEstimate:
+    """Return per-GPU training memory: weights, gradients and optimizer state (split over `tp`
+    tensor-parallel ranks and ZeRO-sharded over `dp`), and one micro-batch of activations
+    (needs `arch`).
+
+    `min_gpus` is the fewest GPUs that hold the state fully sharded beside one micro-batch of
+    activations each, or None when the activations alone exceed a GPU. Leaves out the CUDA
+    context, allocator fragmentation and communication buffers (together often a few GB per GPU).
+    """
+    if arch is None and params is None:
+        raise OptionError("no model given: pass a model name, a config.json or --params")
+    n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
+    _positive("parameter count", n)
+    if zero_stage and dp < 2:
+        raise OptionError(f"ZeRO stage {zero_stage} needs a data-parallel size: add --dp N with N ≥ 2")
+    if tp < 1:
+        raise OptionError(f"invalid tensor-parallel size {tp}: must be 1 or more")
+    if arch is not None and arch.attention.num_heads % tp:
+        raise OptionError(
+            f"--tp {tp} does not divide the {arch.attention.num_heads} attention heads of {arch.name}: "
+            "use a divisor of the head count"
+        )
+    # NOTE: treats every parameter as split over tp; norms and biases are in fact replicated,
+    # which is well under 1% of a large model.
+    state = training_state(n / tp, optimizer, zero_stage, dp)
+    spec = OPTIMIZERS[optimizer]
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+
+    def state_step(label: str, per_param: float, sharded: bool, value: float) -> Step:
+        formula = f"N · {per_param:g} bytes" + (" ÷ tp" if tp > 1 else "") + (" ÷ dp" if sharded else "")
+        numbers = f"{num(n)} · {per_param:g}" + (f" ÷ {tp}" if tp > 1 else "") + (f" ÷ {dp}" if sharded else "")
+        return Step(label, formula, numbers, fmt(value))
+
+    steps = [
+        state_step("weights", spec.weights, zero_stage >= 3, state.weights_bytes),
+        state_step("gradients", spec.gradients, zero_stage >= 2, state.gradients_bytes),
+        state_step("optimizer state", spec.optimizer, zero_stage >= 1, state.optimizer_bytes),
+    ]
+
+    activations: float | None = None
+    if arch is not None:
+        parts = activation_bytes_total(arch, seq, micro_batch, recompute, attention_kernel, tp=tp, sequence_parallel=sequence_parallel)
+        activations = sum(parts.values())
+        layer = activation_bytes_per_layer(
+            arch.layers[-1], arch.hidden_size, seq, micro_batch, recompute, attention_kernel, tp=tp, sequence_parallel=sequence_parallel
+        )
+        steps.append(
+            Step(
+                f"activations ({recompute} recompute, {attention_kernel} attention)",
+                "Σ_layers per-block bytes + output logits (fp32) + recompute peak",
+                f"{arch.num_layers} · ~{num(layer.total)} + {num(parts['output'])} + {num(parts['recompute_peak'])}",
+                fmt(activations),
+            )
+        )
+    else:
+        steps.append(Step("activations", "not estimated: a bare parameter count has no architecture", "", "—"))
+
+    per_gpu_state = state.total_bytes
+    total = per_gpu_state + (activations or 0.0)
+    # Fewest GPUs: shard the whole state (as ZeRO-3 would) and keep one micro-batch of activations each.
+    full_state = training_state(n, optimizer, 0, 1).total_bytes
+    room = gpu.hbm_bytes - (activations or 0.0)
+    steps.append(Step("total per GPU", "weights + gradients + optimizer + activations", "", fmt(total)))
+    fewest: int | None
+    if room <= 0:
+        fewest = None
+        steps.append(
+            Step(
+                "fewest GPUs",
+                "none: activations alone exceed HBM",
+                f"{fmt(activations or 0)} > {fmt(gpu.hbm_bytes)}",
+                "lower --batch or --seq, raise --tp, or use --recompute full",
+            )
+        )
+    else:
+        fewest = min_gpus(full_state, room)
+        steps.append(
+            Step(
+                "fewest GPUs",
+                "⌈unsharded state ÷ (HBM − activations)⌉" if activations else "⌈unsharded state ÷ HBM⌉",
+                f"⌈{num(full_state)} ÷ {num(room)}⌉",
+                f"{fewest:,} × {gpu.name}",
+            )
+        )
+    settings = {
+        "params": n,
+        "optimizer": optimizer,
+        "zero_stage": zero_stage,
+        "dp": dp,
+        "micro_batch": micro_batch,
+        "seq": seq,
+        "recompute": recompute,
+        "attention_kernel": attention_kernel,
+        "tp": tp,
+        "sequence_parallel": sequence_parallel,
+    }
+    return MemoryEstimate(
+        mode="train",
+        gpu=gpu,
+        weights_bytes=state.weights_bytes,
+        optimizer_bytes=state.optimizer_bytes,
+        gradients_bytes=state.gradients_bytes,
+        activations_bytes=activations,
+        kv_cache_bytes=0.0,
+        min_gpus=fewest,
+        steps=tuple(steps),
+        settings=settings,
+    )
+
+
+def inference_memory(
+    gpu: GPU,
+    params: float | None = None,
+    arch: ModelArch | None = None,
+    context: int = 4096,
+    requests: int = 1,
+    weights_dtype: str = "bf16",
+    kv_dtype_bytes: float = 2,
+    gpus: int = 1,
+    binary: bool = False,
+) -> MemoryEstimate:
+    """Return per-GPU inference memory for `requests` concurrent requests of `context` tokens,
+    with weights and KV split evenly over `gpus` (tensor parallelism).
+
+    Activations are bounded above by what one block would save for backward over one request's
+    prefill, since inference frees its tensors block by block; the KV cache needs `arch`.
+    """
+    if arch is None and params is None:
+        raise OptionError("no model given: pass a model name, a config.json or --params")
+    if gpus < 1 or requests < 1:
+        raise OptionError(f"invalid count: --gpus {gpus} and --requests {requests} must be 1 or more")
+    n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
+    _positive("parameter count", n)
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+
+    weights = weight_bytes(n, weights_dtype)
+    steps = [Step(f"weights ({weights_dtype})", "N · bytes ÷ GPUs", f"{num(n)} · {weight_bytes(1, weights_dtype):.4g} ÷ {gpus}", fmt(weights / gpus))]
+    if arch is not None:
+        per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
+        kv = per_request * requests
+        steps.append(Step("KV cache", "requests · KV bytes(context) ÷ GPUs", f"{requests:,} · {num(per_request)} ÷ {gpus}", fmt(kv / gpus)))
+        activations = max(
+            activation_bytes_per_layer(layer, arch.hidden_size, context, 1, "none", "flash").total for layer in arch.layers
+        ) / gpus
+        steps.append(Step("activations", "one block's tensors for one prefill ÷ GPUs", "", fmt(activations)))
+    else:
+        kv, activations = 0.0, None
+        steps.append(Step("KV cache and activations", "not estimated: a bare parameter count has no architecture", "", "—"))
+
+    total = weights + kv + (activations or 0.0) * gpus
+    fewest = min_gpus(total, gpu.hbm_bytes)
+    steps += [
+        Step("total per GPU", "weights + KV cache + activations", "", fmt(total / gpus)),
+        Step("fewest GPUs", "⌈(weights + KV + activations) ÷ HBM⌉", f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉", f"{fewest:,} × {gpu.name}"),
+    ]
+    settings = {"params": n, "context": context, "requests": requests, "gpus": gpus, "weights_dtype": weights_dtype}
+    return MemoryEstimate(
+        mode="infer",
+        gpu=gpu,
+        weights_bytes=weights / gpus,
+        optimizer_bytes=0.0,
+        gradients_bytes=0.0,
+        activations_bytes=activations,
+        kv_cache_bytes=kv / gpus,
+        min_gpus=fewest,
+        steps=tuple(steps),
+        settings=settings,
+    )
+
+
+@dataclass(frozen=True)
+class KVCapacity:
+    """How many requests of a given context fit in the memory left after the weights."""
+
+    context: int
+    gpus: int
+    gpu: GPU
+    kv_cache_bytes_per_token: float
+    kv_cache_bytes_per_request: float
+    weights_bytes: float
+    free_bytes: float
+    max_requests: int
+    steps: tuple[Step, ...]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "gpu": self.gpu.name,
+            "gpus": self.gpus,
+            "context": self.context,
+            "hbm_bytes_total": self.gpu.hbm_bytes * self.gpus,
+            "weights_bytes": self.weights_bytes,
+            "free_bytes": self.free_bytes,
+            "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
+            "kv_cache_bytes_per_request": self.kv_cache_bytes_per_request,
+            "max_requests": self.max_requests,
+            "weights_fit": self.free_bytes >= 0,
+            "derivation": [step.to_dict() for step in self.steps],
+        }
+
+
+def kv_capacity(
+    arch: ModelArch,
+    gpu: GPU,
+    context: int,
+    gpus: int = 1,
+    weights_dtype: str = "bf16",
+    kv_dtype: str = "bf16",
+    kv_dtype_bytes: float = 2,
+    binary: bool = False,
+) -> KVCapacity:
+    """Return KV bytes per token and per request, and the requests that fit beside the weights.
+
+    max requests = ⌊(GPUs · HBM − weights) ÷ KV bytes per request⌋. It ignores activations and
+    framework overhead, which a serving engine subtracts first.
+    """
+    if gpus < 1:
+        raise OptionError(f"invalid GPU count {gpus}: must be 1 or more")
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+    params = count_params(arch).total
+    weights = weight_bytes(params, weights_dtype)
+    per_token = kv_cache_bytes_per_token(arch, kv_dtype_bytes)
+    per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
+    memory = gpus * gpu.hbm_bytes
+    free = memory - weights
+    fitting = max(0, math.floor(free / per_request)) if per_request > 0 else 0
+
+    att = arch.attention
+    if att.kind == "mla":
+        formula, numbers = "L · (r_kv + d_rope) · bytes", f"{arch.num_layers} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {kv_dtype_bytes:g}"
+    else:
+        formula, numbers = "2 · L · a_kv · d · bytes", f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {kv_dtype_bytes:g}"
+    windowed = sum(1 for layer in arch.layers if layer.sliding_window and layer.sliding_window < context)
+    request_formula = "bytes/token · context" if not windowed else "Σ_layers bytes/token/layer · min(context, window)"
+    steps = [
+        Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes"),
+        Step("KV cache/request", request_formula, f"context {context:,}", fmt(per_request)),
+        Step(f"weights ({weights_dtype})", "N · bytes", f"{num(params)} · {weight_bytes(1, weights_dtype):.4g}", fmt(weights)),
+        Step("free for KV", "GPUs · HBM − weights", f"{gpus} · {num(gpu.hbm_bytes)} − {num(weights)}", fmt(free)),
+    ]
+    if free < 0:
+        steps.append(Step("max requests", "weights alone do not fit", f"short by {fmt(-free)}", "0 (add GPUs or quantise the weights)"))
+    else:
+        steps.append(Step("max requests", "⌊free ÷ KV/request⌋", f"⌊{num(free)} ÷ {num(per_request)}⌋", f"{fitting:,}"))
+    return KVCapacity(
+        context=context,
+        gpus=gpus,
+        gpu=gpu,
+        kv_cache_bytes_per_token=per_token,
+        kv_cache_bytes_per_request=per_request,
+        weights_bytes=weights,
+        free_bytes=free,
+        max_requests=fitting,
+        steps=tuple(steps),
+    )

@@ -1,0 +1,301 @@
+"""GPU memory: weights, training state (optimizer and gradients), activations and KV cache.
+
+Sizes are in bytes. "Per GPU" figures divide what is shardable by the sharding that is named;
+nothing here adds framework overhead (CUDA context, allocator fragmentation), which is stated
+where a total is formed.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Literal
+
+from .arch import Layer, ModelArch, MoE
+from .errors import OptionError
+
+__all__ = [
+    "ActivationParts",
+    "DTYPE_BYTES",
+    "OPTIMIZERS",
+    "OptimizerBytes",
+    "TrainingState",
+    "activation_bytes_per_layer",
+    "activation_bytes_total",
+    "int4_bytes_per_param",
+    "kv_cache_bytes",
+    "kv_cache_bytes_per_token",
+    "kv_cache_bytes_per_token_per_layer",
+    "min_gpus",
+    "training_state",
+    "weight_bytes",
+]
+
+Recompute = Literal["none", "selective", "full"]
+AttentionKernel = Literal["flash", "eager"]
+
+DTYPE_BYTES: dict[str, float] = {"fp32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "int4": 0.5}
+"""Bytes per element of each storage type; int4 excludes its group scales (see `int4_bytes_per_param`)."""
+
+INT4_GROUP_SIZE = 128
+"""Default int4 quantisation group, as AWQ and GPTQ checkpoints commonly use."""
+
+
+def int4_bytes_per_param(group_size: int = INT4_GROUP_SIZE) -> float:
+    """Return bytes per parameter of group-wise int4: 0.5 + (2 + 0.5) / g.
+
+    Each group of g weights stores a 16-bit scale and a 4-bit zero point (the asymmetric
+    AWQ/GPTQ layout), so g = 128 gives 0.5195 bytes per parameter.
+    """
+    if group_size < 1:
+        raise OptionError(f"invalid int4 group size {group_size}: must be 1 or more, e.g. 128")
+    return 0.5 + 2.5 / group_size
+
+
+def weight_bytes(params: float, dtype: str, group_size: int = INT4_GROUP_SIZE) -> float:
+    """Return the bytes of `params` weights stored as `dtype` (every parameter at that type)."""
+    if dtype not in DTYPE_BYTES:
+        raise OptionError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPE_BYTES)}")
+    per_param = int4_bytes_per_param(group_size) if dtype == "int4" else DTYPE_BYTES[dtype]
+    return params * per_param
+
+
+# --- training state ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OptimizerBytes:
+    """Bytes per parameter of an optimizer setup: weights, gradients, optimizer state.
+
+    `optimizer` includes an fp32 master copy of the weights where the setup keeps one.
+    """
+
+    name: str
+    weights: float
+    gradients: float
+    optimizer: float
+    description: str
+
+    @property
+    def total(self) -> float:
+        return self.weights + self.gradients + self.optimizer
+
+
+OPTIMIZERS: dict[str, OptimizerBytes] = {
+    # Rajbhandari et al. 2020 (ZeRO), section 3.1: (2 + 2 + K)·Ψ with K = 12 for mixed-precision Adam.
+    "adam": OptimizerBytes(
+        "adam", 2, 2, 12, "mixed-precision Adam: bf16 weights and gradients, fp32 master weights, momentum and variance"
+    ),
+    "adam-fp32": OptimizerBytes("adam-fp32", 4, 4, 8, "fp32 Adam: fp32 weights and gradients, fp32 momentum and variance"),
+    # Dettmers et al. 2022, "8-bit Optimizers via Block-wise Quantization": 1 byte per state;
+    # the per-block quantisation constants (one per 2,048 values) are left out.
+    "adam-8bit": OptimizerBytes(
+        "adam-8bit", 2, 2, 6, "8-bit Adam in mixed precision: bf16 weights and gradients, fp32 master, 8-bit momentum and variance"
+    ),
+    "sgd": OptimizerBytes("sgd", 2, 2, 8, "SGD with momentum in mixed precision: bf16 weights and gradients, fp32 master and momentum"),
+    "sgd-fp32": OptimizerBytes("sgd-fp32", 4, 4, 4, "fp32 SGD with momentum: fp32 weights, gradients and momentum"),
+}
+
+
+@dataclass(frozen=True)
+class TrainingState:
+    """Per-GPU bytes of weights, gradients and optimizer state under ZeRO sharding."""
+
+    weights_bytes: float
+    gradients_bytes: float
+    optimizer_bytes: float
+    zero_stage: int
+    dp: int
+
+    @property
+    def total_bytes(self) -> float:
+        return self.weights_bytes + self.gradients_bytes + self.optimizer_bytes
+
+
+def training_state(params: float, optimizer: str = "adam", zero_stage: int = 0, dp: int = 1) -> TrainingState:
+    """Return per-GPU training state bytes for `params` parameters.
+
+    ZeRO (Rajbhandari et al. 2020, Figure 1): stage 1 shards the optimizer state over the `dp`
+    data-parallel ranks, stage 2 also the gradients, stage 3 (and FSDP full sharding) also the
+    weights.
+    """
+    if optimizer not in OPTIMIZERS:
+        raise OptionError(f"unknown optimizer {optimizer!r}: use one of {', '.join(OPTIMIZERS)}")
+    if zero_stage not in (0, 1, 2, 3):
+        raise OptionError(f"invalid ZeRO stage {zero_stage}: use 0, 1, 2 or 3")
+    if dp < 1:
+        raise OptionError(f"invalid data-parallel size {dp}: must be 1 or more")
+    spec = OPTIMIZERS[optimizer]
+    optimizer_shards = dp if zero_stage >= 1 else 1
+    gradient_shards = dp if zero_stage >= 2 else 1
+    weight_shards = dp if zero_stage >= 3 else 1
+    return TrainingState(
+        weights_bytes=params * spec.weights / weight_shards,
+        gradients_bytes=params * spec.gradients / gradient_shards,
+        optimizer_bytes=params * spec.optimizer / optimizer_shards,
+        zero_stage=zero_stage,
+        dp=dp,
+    )
+
+
+# --- activations -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ActivationParts:
+    """Bytes one block saves for the backward pass, by part."""
+
+    norms: float
+    attention: float
+    attention_scores: float
+    mlp: float
+    dropout_masks: float
+
+    @property
+    def total(self) -> float:
+        return self.norms + self.attention + self.attention_scores + self.mlp + self.dropout_masks
+
+
+def activation_bytes_per_layer(
+    layer: Layer,
+    hidden_size: int,
+    seq: int,
+    micro_batch: int,
+    recompute: Recompute = "none",
+    attention_kernel: AttentionKernel = "flash",
+    dropout: bool = False,
+    tp: int = 1,
+    sequence_parallel: bool = False,
+) -> ActivationParts:
+    """Return the bytes one block keeps for backward, with 16-bit activations.
+
+    Generalises Korthikanti et al. 2022, "Reducing Activation Recomputation in Large
+    Transformer Models", Table 2, which for a GPT block (MLP width 4h, a heads, dropout, eager
+    attention) gives s·b·h·(34 + 5·a·s/h) with no recomputation, s·b·h·34 with selective
+    recomputation and s·b·h·2 with full recomputation; tensor parallelism of size t divides the
+    parts inside attention and MLP by t, and sequence parallelism divides the rest too. Here
+    each saved tensor is sized from the architecture: GQA keys and values, gated MLPs (four
+    f-wide tensors), MoE experts (k copies of each routed token), Gemma's extra norms.
+
+    With ``attention_kernel="flash"`` the s×s scores are not stored: the kernel keeps its
+    output, already counted as the output projection's input, and an fp32 log-sum-exp per
+    query and head. Dropout masks (1 byte per element) are counted only with `dropout`, since
+    current models train without dropout.
+    """
+    s, b, h, t = seq, micro_batch, hidden_size, tp
+    sb = s * b
+    att = layer.attention
+    replicated = 1 if not sequence_parallel else t  # divisor of the parts TP leaves whole
+
+    if recompute == "full":
+        # Only the block input is kept; the block is recomputed during backward.
+        return ActivationParts(norms=2 * sb * h / replicated, attention=0, attention_scores=0, mlp=0, dropout_masks=0)
+
+    # 1. Norm inputs and the (shared) inputs of the attention and MLP projections.
+    norms = layer.norms * 2 * sb * h / replicated
+    projection_inputs = 2 * (2 * sb * h) / replicated
+
+    # 2. Attention: Q and K for the scores, V, the output projection's input.
+    if att.kind == "mla":
+        latent = 2 * sb * ((2 * att.q_lora_rank if att.q_lora_rank else 0) + 2 * att.kv_lora_rank)
+        q_and_k = 2 * sb * 2 * att.num_heads * att.qk_head_dim / t
+        values = 2 * sb * att.num_heads * att.value_head_dim / t
+        attention = latent / replicated + q_and_k + values
+    else:
+        q_and_k = 2 * sb * (att.num_heads + att.num_kv_heads) * att.head_dim / t
+        values = 2 * sb * att.num_kv_heads * att.head_dim / t
+        attention = q_and_k + values
+    attention += 2 * sb * att.num_heads * att.value_head_dim / t + projection_inputs / 2
+
+    # 3. Scores: eager attention keeps the softmax output (and dropout's mask and output);
+    #    flash attention keeps only the fp32 log-sum-exp. Selective recomputation drops both.
+    heads_per_rank = att.num_heads / t
+    if recompute == "selective":
+        scores = 0.0
+    elif attention_kernel == "eager":
+        scores = (2 + (3 if dropout else 0)) * heads_per_rank * s * s * b
+    else:
+        scores = 4 * heads_per_rank * sb
+
+    # 4. MLP: its input, then per expert (or the one dense MLP) the f-wide tensors.
+    mlp_input = projection_inputs / 2
+    if isinstance(layer.mlp, MoE):
+        moe = layer.mlp
+        per_token_tensors = 8 if moe.expert.gated else 4
+        routed = moe.experts_per_token * (2 * h + per_token_tensors * moe.expert.intermediate_size)
+        shared = (8 if moe.shared.gated else 4) * moe.shared.intermediate_size if moe.shared else 0
+        router = 4 * moe.num_experts  # fp32 router probabilities per token
+        mlp = mlp_input + sb * (routed + shared) / t + sb * router / replicated
+    else:
+        per_token_tensors = 8 if layer.mlp.gated else 4
+        mlp = mlp_input + per_token_tensors * sb * layer.mlp.intermediate_size / t
+
+    # 5. Dropout masks after attention and after the MLP.
+    masks = (2 * sb * h / replicated) if dropout else 0.0
+    return ActivationParts(norms=norms, attention=attention, attention_scores=scores, mlp=mlp, dropout_masks=masks)
+
+
+def activation_bytes_total(
+    arch: ModelArch,
+    seq: int,
+    micro_batch: int,
+    recompute: Recompute = "none",
+    attention_kernel: AttentionKernel = "flash",
+    dropout: bool = False,
+    tp: int = 1,
+    sequence_parallel: bool = False,
+) -> dict[str, float]:
+    """Return a model's activation bytes for one micro-batch, by part.
+
+    Parts: ``layers`` (all blocks), ``output`` (final norm input, LM head input and the fp32
+    log-probabilities that cross-entropy keeps, 4·s·b·V), and ``recompute_peak`` (with full
+    recomputation, one block's activations rebuilt during its backward pass).
+    """
+    s, b = seq, micro_batch
+    layers = sum(
+        activation_bytes_per_layer(layer, arch.hidden_size, s, b, recompute, attention_kernel, dropout, tp, sequence_parallel).total
+        for layer in arch.layers
+    )
+    output = 2 * 2 * s * b * arch.hidden_size + 4 * s * b * arch.vocab_size / tp
+    peak = 0.0
+    if recompute == "full":
+        peak = max(
+            activation_bytes_per_layer(layer, arch.hidden_size, s, b, "none", attention_kernel, dropout, tp, sequence_parallel).total
+            for layer in arch.layers
+        )
+    return {"layers": layers, "output": output, "recompute_peak": peak}
+
+
+# --- KV cache ----------------------------------------------------------------------------------
+
+
+def kv_cache_bytes_per_token_per_layer(layer: Layer, dtype_bytes: float = 2) -> float:
+    """Return the KV bytes one layer stores per token: 2·a_kv·d·bytes, or (r_kv + d_rope)·bytes for MLA.
+
+    MLA (DeepSeek-V2, arXiv:2405.04434, section 2.1) caches the compressed latent of width
+    kv_lora_rank and one shared rope key of width qk_rope_head_dim, instead of per-head keys
+    and values.
+    """
+    att = layer.attention
+    if att.kind == "mla":
+        return (att.kv_lora_rank + att.qk_rope_head_dim) * dtype_bytes
+    return 2 * att.num_kv_heads * att.head_dim * dtype_bytes
+
+
+def kv_cache_bytes_per_token(arch: ModelArch, dtype_bytes: float = 2) -> float:
+    """Return the KV bytes per token summed over all layers (each layer stores every token
+    while the context is within its window)."""
+    return sum(kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) for layer in arch.layers)
+
+
+def kv_cache_bytes(arch: ModelArch, context: int, dtype_bytes: float = 2) -> float:
+    """Return the KV bytes of one request of `context` tokens; sliding-window layers hold at most their window."""
+    return sum(
+        kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) * min(context, layer.sliding_window or context)
+        for layer in arch.layers
+    )
+
+
+def min_gpus(total_bytes: float, hbm_bytes: float) -> int:
+    """Return the fewest GPUs whose memory adds up to `total_bytes`: ⌈total / HBM⌉ (ignores sharding overhead)."""
+    return max(1, math.ceil(total_bytes / hbm_bytes - 1e-12))

@@ -1,0 +1,194 @@
+"""Rich tables and derivations for the terminal. Imported only when output is not JSON."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from rich.console import Console
+from rich.table import Table
+
+from .derivation import Step
+from .fit import KVCapacity, MemoryEstimate
+from .hardware import GPU
+from .roofline import Roofline
+from .serving import ServingCost
+from .summary import ModelSummary, describe_layers
+from .training import TrainingBill
+from .units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
+
+__all__ = [
+    "render_gpus",
+    "render_kv",
+    "render_memory",
+    "render_model",
+    "render_models",
+    "render_roofline",
+    "render_serving",
+    "render_training",
+]
+
+_console = Console(highlight=False)
+
+
+def _figures(title: str, rows: Iterable[tuple[str, str]]) -> None:
+    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for label, value in rows:
+        table.add_row(label, value)
+    _console.print(table)
+
+
+def _derivation(steps: Iterable[Step]) -> None:
+    table = Table(title="How each number was obtained", title_justify="left", show_header=False, box=None, padding=(0, 2))
+    table.add_column(style="dim")
+    table.add_column()
+    for step in steps:
+        numbers = " = ".join(p for p in (step.substituted, step.result) if p)
+        text = f"{step.formula}\n  = {numbers}" if step.formula and numbers else (step.formula or numbers)
+        table.add_row(step.label, text)
+    _console.print()
+    _console.print(table)
+
+
+def render_model(summary: ModelSummary, binary: bool) -> None:
+    arch, params = summary.arch, summary.params
+    _console.print(f"[bold]{arch.name}[/bold] ({arch.model_type}): {arch.num_layers} layers, h = {arch.hidden_size:,}, V = {arch.vocab_size:,}")
+    for line in describe_layers(arch):
+        _console.print(f"  {line}")
+    for note in arch.notes:
+        _console.print(f"  note: {note}")
+    _console.print()
+    rows = [
+        ("parameters, total", f"{params.total:,} ({format_count(params.total)})"),
+        ("  embedding", f"{params.embedding:,}"),
+        ("  non-embedding", f"{params.non_embedding:,}"),
+    ]
+    if params.active != params.total:
+        rows.append(("parameters, active per token", f"{params.active:,} ({format_count(params.active)})"))
+    if params.vision:
+        rows.append(("vision tower + projector (not in total)", f"{params.vision + params.projector:,}"))
+    rows += [
+        ("forward FLOPs/token (2N)", format_flop(summary.forward_flop_per_token)),
+        ("training FLOPs/token (6N)", format_flop(summary.train_flop_per_token)),
+        (f"forward FLOPs/token at s = {summary.flops.seq:,}", format_flop(summary.flops.forward_flop_per_token_at_seq)),
+        ("  with a causal mask", format_flop(summary.flops.forward_flop_per_token_causal)),
+        (f"KV cache per token ({summary.kv_dtype})", f"{summary.kv_cache_bytes_per_token:,.0f} bytes"),
+    ]
+    rows += [(f"weights, {dtype}", format_bytes(value, binary)) for dtype, value in summary.weights_bytes.items()]
+    _figures("", rows)
+    _derivation(summary.steps)
+
+
+def render_models(rows: list[dict[str, object]]) -> None:
+    table = Table(title="Model presets", title_justify="left")
+    table.add_column("name", style="bold")
+    table.add_column("params", justify="right")
+    table.add_column("active", justify="right")
+    table.add_column("HuggingFace id")
+    for row in rows:
+        total, active = float(row["params_total"]), float(row["params_active"])  # type: ignore[arg-type]
+        table.add_row(str(row["name"]), format_count(total), format_count(active) if active != total else "", str(row["hf_id"] or row["source"]))
+    _console.print(table)
+
+
+def render_gpus(gpus: list[GPU], binary: bool) -> None:
+    table = Table(title="GPU spec sheet (dense peaks, no sparsity)", title_justify="left")
+    for name, justify in (("name", "left"), ("memory", "right"), ("bandwidth", "right"), ("bf16", "right"), ("fp8", "right"), ("ridge", "right"), ("$/h", "right")):
+        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    for gpu in gpus:
+        table.add_row(
+            gpu.name,
+            format_bytes(gpu.hbm_bytes, binary),
+            format_rate(gpu.hbm_bandwidth_bytes_per_s, "B/s"),
+            format_rate(gpu.bf16_flop_per_s, "FLOP/s"),
+            format_rate(gpu.fp8_flop_per_s, "FLOP/s") if gpu.fp8_flop_per_s else "—",
+            f"{gpu.ridge_flop_per_byte:.0f} FLOP/B",
+            f"{gpu.usd_per_hour:.2f}" if gpu.usd_per_hour is not None else "—",
+        )
+    _console.print(table)
+    _console.print("Prices are rough on-demand defaults; pass --price to use yours. Sources: napkin gpus --json.")
+
+
+def render_training(bill: TrainingBill, model: str, gpu: GPU) -> None:
+    _figures(
+        f"Training {model} on {bill.gpus:,} × {gpu.name}",
+        [
+            ("total compute", format_flop(bill.total_flop)),
+            ("usable rate", f"{format_rate(bill.usable_flop_per_s, 'FLOP/s')} ({bill.mfu:.1%} MFU)"),
+            ("wall-clock", format_duration(bill.wall_clock_s)),
+            ("GPU-hours", f"{bill.gpu_hours:,.0f}"),
+            ("cost", f"{format_usd(bill.cost_usd)} at ${bill.usd_per_gpu_hour:g}/GPU-hour"),
+        ],
+    )
+    _derivation(bill.steps)
+
+
+def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+    activations = "not estimated" if estimate.activations_bytes is None else fmt(estimate.activations_bytes)
+    verdict = "fits" if estimate.fits else "does NOT fit"
+    _figures(
+        f"{'Training' if estimate.mode == 'train' else 'Inference'} memory per GPU: {model} on {estimate.gpu.name} ({fmt(estimate.gpu.hbm_bytes)})",
+        [
+            ("weights", fmt(estimate.weights_bytes)),
+            ("gradients", fmt(estimate.gradients_bytes)),
+            ("optimizer state", fmt(estimate.optimizer_bytes)),
+            ("activations", activations),
+            ("KV cache", fmt(estimate.kv_cache_bytes)),
+            ("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"),
+            ("fewest GPUs", f"{estimate.min_gpus:,}" if estimate.min_gpus is not None else "none at these settings"),
+        ],
+    )
+    _derivation(estimate.steps)
+
+
+def render_kv(capacity: KVCapacity, model: str, binary: bool) -> None:
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+    _figures(
+        f"KV cache: {model}, context {capacity.context:,}, {capacity.gpus} × {capacity.gpu.name}",
+        [
+            ("KV per token", f"{capacity.kv_cache_bytes_per_token:,.0f} bytes"),
+            ("KV per request", fmt(capacity.kv_cache_bytes_per_request)),
+            ("weights", fmt(capacity.weights_bytes)),
+            ("free for KV", fmt(capacity.free_bytes) if capacity.free_bytes >= 0 else f"none (short by {fmt(-capacity.free_bytes)})"),
+            ("max concurrent requests", f"{capacity.max_requests:,}"),
+        ],
+    )
+    _derivation(capacity.steps)
+
+
+def render_roofline(result: Roofline, model: str | None) -> None:
+    gpu = result.gpu
+    _console.print(
+        f"[bold]{gpu.name}[/bold]: {format_rate(gpu.bf16_flop_per_s, 'FLOP/s')} bf16, "
+        f"{format_rate(gpu.hbm_bandwidth_bytes_per_s, 'B/s')}, ridge {result.ridge_flop_per_byte:.0f} FLOP/byte"
+    )
+    if result.decode:
+        table = Table(title=f"{model}: decode (context {result.context:,}) and prefill ({result.prompt:,} tokens)", title_justify="left")
+        for name in ("batch", "decode FLOP/B", "bound", "step time", "tokens/s", "prefill FLOP/B", "bound"):
+            table.add_column(name, justify="right")
+        for decode, prefill in zip(result.decode, result.prefill):
+            table.add_row(
+                f"{decode.batch:,}",
+                format_number(decode.intensity_flop_per_byte),
+                decode.bound,
+                format_duration(decode.time_s),
+                format_number(decode.tokens_per_s),
+                format_number(prefill.intensity_flop_per_byte),
+                prefill.bound,
+            )
+        _console.print(table)
+    _derivation(result.steps)
+
+
+def render_serving(cost: ServingCost) -> None:
+    _figures(
+        "Serving cost",
+        [
+            ("throughput", f"{format_number(cost.tokens_per_s_per_gpu)} tokens/s per GPU"),
+            ("price", f"${cost.usd_per_gpu_hour:g}/GPU-hour"),
+            ("cost", f"{format_usd(cost.usd_per_million_tokens)} per 1M tokens"),
+        ],
+    )
+    _derivation(cost.steps)
