@@ -41,15 +41,20 @@ class _UnitType(click.ParamType):
 
 
 class _BatchList(click.ParamType):
+    """A comma-separated list of whole-number batch sizes, such as ``1,8,64``."""
+
     name = "LIST"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        parts = value.split(",")
+        if any(part.strip() == "" for part in parts):
+            self.fail(f"invalid batch size list {value!r}: empty entry; give whole numbers separated by commas, e.g. 1,8,64", param, ctx)
         try:
-            return tuple(units.parse_integer(part, "batch size") for part in value.split(","))
+            return tuple(units.parse_integer(part, "batch size") for part in parts)
         except NapkinError as error:
-            self.fail(f"{error} (expected a comma-separated list such as 1,8,64)", param, ctx)
+            self.fail(f"{error} (in the list {value!r}; give whole numbers separated by commas, e.g. 1,8,64)", param, ctx)
 
 
 COUNT = _UnitType("COUNT", units.parse_count, "count")
@@ -144,6 +149,10 @@ class NapkinGroup(click.Group):
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
         try:
             result = super().main(args=args, prog_name=prog_name or "napkin", standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as error:
+            # Click's message here is the whole help page; keep the one-line contract instead.
+            commands = ", ".join(sorted(self.commands))
+            _fail(f"missing command: choose one of {commands} (see '{error.ctx.command_path} --help')", error.ctx.command_path)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.exceptions.Abort:
@@ -167,15 +176,26 @@ def _command_path(args: Any) -> str:
 
 
 def _click_message(error: click.ClickException) -> tuple[str, str]:
-    message = error.format_message()
-    if isinstance(error, click.BadParameter) and error.param is not None:
-        names = "/".join(getattr(error.param, "opts", []) or [error.param.name or "value"])
-        message = f"{names}: {error.message}"
+    """Return the one-line message for a click error and the command path to prefix it with."""
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else "napkin"
-    if isinstance(error, click.UsageError) and not isinstance(error, click.BadParameter):
+    message = error.format_message()
+    # A bad value keeps its own message, which already states the fix; everything else, such as
+    # a missing argument or an unknown option, points to the help page.
+    if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
+        if error.param is not None:
+            message = f"{_param_label(error.param)}: {error.message}"
+        return message, command
+    if isinstance(error, click.UsageError):
         message += f" (see '{command} --help')"
     return message, command
+
+
+def _param_label(param: click.Parameter) -> str:
+    """Return ``--tokens`` for an option and ``MODEL`` for an argument."""
+    if isinstance(param, click.Argument):
+        return param.human_readable_name
+    return "/".join(param.opts) or param.human_readable_name
 
 
 def _fail(message: str, command: str = "napkin", status: int = 2) -> NoReturn:
@@ -453,7 +473,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
 
     Example: napkin roofline --gpu h100 --model llama-3-8b --batch 1,8,64,512
     """
-    from .roofline import roofline
+    from .roofline import analyze_roofline
 
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
     arch = None
@@ -461,7 +481,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
         from .presets import load_model
 
         arch = load_model(model)
-    result = roofline(gpu, arch, tuple(batches), context, prompt)
+    result = analyze_roofline(gpu, arch, tuple(batches), context, prompt)
     if as_json:
         _emit_json({"model": arch.name if arch else None, **result.to_dict()})
         return

@@ -8,7 +8,7 @@ and exit with status 2.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 __all__ = [
     "ConfigError",
@@ -37,11 +37,15 @@ class OptionError(NapkinError):
 
 
 class UnknownNameError(NapkinError):
-    """Raised when a model or GPU name is not in the catalog; suggests the closest names."""
+    """Raised when a model or GPU name is not in the catalog; suggests the closest names.
 
-    def __init__(self, kind: str, name: str, known: Iterable[str], list_command: str) -> None:
-        known = sorted(known)
-        matches = closest_names(name, known)
+    `known` is either the valid names or a mapping from each name and alias to its canonical
+    name. With a mapping, at most one suggestion is made per canonical name.
+    """
+
+    def __init__(self, kind: str, name: str, known: Iterable[str] | Mapping[str, str], list_command: str) -> None:
+        canonical = dict(known) if isinstance(known, Mapping) else {k: k for k in known}
+        matches = _distinct_targets(closest_names(name, sorted(canonical), count=len(canonical)), canonical)[:3]
         hint = f"did you mean {' or '.join(repr(m) for m in matches)}?" if matches else ""
         listing = f"run '{list_command}' to list them"
         message = f"unknown {kind} {name!r}: {hint + ' ' if hint else ''}{listing}"
@@ -58,3 +62,14 @@ def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     if not matches:
         matches = [k for k in known if lowered and (lowered in k or k in lowered)][:count]
     return matches
+
+
+def _distinct_targets(names: list[str], canonical: Mapping[str, str]) -> list[str]:
+    """Keep the first of `names` for each canonical name, so an alias never repeats its model."""
+    seen: set[str] = set()
+    kept = []
+    for name in names:
+        if canonical[name] not in seen:
+            seen.add(canonical[name])
+            kept.append(name)
+    return kept

@@ -17,6 +17,7 @@ from .memory import (
     activation_bytes_total,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
+    kv_cache_bytes_per_token_per_layer,
     min_gpus,
     training_state,
     weight_bytes,
@@ -324,10 +325,18 @@ def kv_capacity(
     else:
         formula, numbers = "2 · L · a_kv · d · bytes", f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {kv_dtype_bytes:g}"
     windowed = sum(1 for layer in arch.layers if layer.sliding_window and layer.sliding_window < context)
-    request_formula = "bytes/token · context" if not windowed else "Σ_layers bytes/token/layer · min(context, window)"
+    if windowed:
+        groups: dict[tuple[float, int], int] = {}
+        for layer in arch.layers:
+            key = (kv_cache_bytes_per_token_per_layer(layer, kv_dtype_bytes), min(context, layer.sliding_window or context))
+            groups[key] = groups.get(key, 0) + 1
+        request_formula = "Σ_layers bytes/token/layer · min(context, window)"
+        request_numbers = " + ".join(f"{count} · {size:,.0f} · {tokens:,}" for (size, tokens), count in groups.items())
+    else:
+        request_formula, request_numbers = "bytes/token · context", f"{per_token:,.0f} · {context:,}"
     steps = [
         Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes"),
-        Step("KV cache/request", request_formula, f"context {context:,}", fmt(per_request)),
+        Step("KV cache/request", request_formula, request_numbers, fmt(per_request)),
         Step(f"weights ({weights_dtype})", "N · bytes", f"{num(params)} · {weight_bytes(1, weights_dtype):.4g}", fmt(weights)),
         Step("free for KV", "GPUs · HBM − weights", f"{gpus} · {num(gpu.hbm_bytes)} − {num(weights)}", fmt(free)),
     ]

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import tomllib
 from dataclasses import dataclass
-from pathlib import Path
 
+from .catalog import CatalogEntry, parse_entry, scan_catalog
 from .errors import OptionError, UnknownNameError
 
 __all__ = ["GPU", "custom_gpu", "get_gpu", "list_gpus"]
 
-_CATALOG = Path(__file__).parent / "data" / "gpus.toml"
+_CATALOG = os.path.join(os.path.dirname(__file__), "data", "gpus.toml")
 
 
 @dataclass(frozen=True)
@@ -55,40 +56,44 @@ class GPU:
 _FIELDS = {f for f in GPU.__dataclass_fields__}
 
 
-@functools.cache
-def _catalog() -> dict[str, GPU]:
-    with open(_CATALOG, "rb") as handle:
-        entries = tomllib.load(handle)["gpu"]
-    gpus = {}
-    for entry in entries:
-        values = {k: v for k, v in entry.items() if k in _FIELDS}
-        values["aliases"] = tuple(values.get("aliases", ()))
-        gpus[entry["name"]] = GPU(**values)
-    return gpus
+def _gpu_from_table(table: dict) -> GPU:
+    values = {k: v for k, v in table.items() if k in _FIELDS}
+    values["aliases"] = tuple(values.get("aliases", ()))
+    return GPU(**values)
 
 
 @functools.cache
-def _names() -> dict[str, str]:
+def _entries() -> dict[str, CatalogEntry]:
+    """Map every name and alias to its catalog entry (a line scan, no parsing)."""
+    with open(_CATALOG, encoding="utf-8") as handle:
+        entries = scan_catalog(handle.read(), array_name="gpu")
     names = {}
-    for gpu in _catalog().values():
-        names[gpu.name] = gpu.name
-        for alias in gpu.aliases:
-            names[alias] = gpu.name
+    for entry in entries:
+        names[entry.name] = entry
+        for alias in entry.aliases:
+            names[alias] = entry
     return names
 
 
 def list_gpus() -> list[GPU]:
-    """Return the catalog in file order (grouped by vendor and generation)."""
-    return list(_catalog().values())
+    """Return the whole catalog in file order (grouped by vendor and generation)."""
+    with open(_CATALOG, "rb") as handle:
+        return [_gpu_from_table(table) for table in tomllib.load(handle)["gpu"]]
 
 
 def get_gpu(name: str) -> GPU:
     """Return the catalog entry called `name` or one of its aliases, case-insensitively."""
     key = name.strip().lower().replace("_", "-").replace(" ", "-")
-    names = _names()
-    if key not in names:
-        raise UnknownNameError("GPU", name, names, "napkin gpus")
-    return _catalog()[names[key]]
+    entries = _entries()
+    if key not in entries:
+        canonical = {alias: entry.name for alias, entry in entries.items()}
+        raise UnknownNameError("GPU", name, canonical, "napkin gpus")
+    return _parsed(entries[key].name)
+
+
+@functools.cache
+def _parsed(name: str) -> GPU:
+    return _gpu_from_table(parse_entry(_entries()[name]))
 
 
 def custom_gpu(

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import functools
-import tomllib
+import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from .arch import ModelArch
+from .catalog import CatalogEntry, parse_entry, scan_catalog
 from .errors import ConfigError, UnknownNameError
 from .hf import arch_from_config, load_config_text
 
 __all__ = ["Preset", "list_presets", "load_model", "resolve_preset"]
 
-_DATA = Path(__file__).parent / "data"
+_DATA = os.path.join(os.path.dirname(__file__), "data")
 _MAX_CONFIG_BYTES = 4 * 1024 * 1024  # real config.json files are a few kB; tokenizer files are not configs
 
 
@@ -37,75 +37,89 @@ class Preset:
         """Return the config dict of this preset."""
         if self.inline_config is not None:
             return dict(self.inline_config)
-        assert self.file is not None  # guaranteed by the catalog loader
-        path = _DATA / "models" / self.file
-        return load_config_text(path.read_bytes(), f"preset {self.name}")
+        assert self.file is not None  # every catalog entry has a file or an inline config
+        with open(os.path.join(_DATA, "models", self.file), "rb") as handle:
+            return load_config_text(handle.read(), f"preset {self.name}")
+
+
+def _preset_from_table(name: str, entry: dict[str, Any]) -> Preset:
+    return Preset(
+        name=name,
+        aliases=tuple(entry.get("aliases", ())),
+        source=entry["source"],
+        hf_id=entry.get("hf_id"),
+        file=entry.get("file"),
+        inline_config=entry.get("config"),
+        published_params=entry.get("published_params"),
+        published_params_source=entry.get("published_params_source"),
+        published_active_params=entry.get("published_active_params"),
+        published_active_params_source=entry.get("published_active_params_source"),
+    )
 
 
 @functools.cache
-def _catalog() -> dict[str, Preset]:
-    with open(_DATA / "models.toml", "rb") as handle:
-        raw = tomllib.load(handle)
-    presets = {}
-    for name, entry in raw.items():
-        presets[name] = Preset(
-            name=name,
-            aliases=tuple(entry.get("aliases", ())),
-            source=entry["source"],
-            hf_id=entry.get("hf_id"),
-            file=entry.get("file"),
-            inline_config=entry.get("config"),
-            published_params=entry.get("published_params"),
-            published_params_source=entry.get("published_params_source"),
-            published_active_params=entry.get("published_active_params"),
-            published_active_params_source=entry.get("published_active_params_source"),
-        )
-    return presets
-
-
-@functools.cache
-def _names() -> dict[str, str]:
+def _entries() -> dict[str, CatalogEntry]:
+    """Map every preset name and alias to its catalog entry (a line scan, no parsing)."""
+    with open(os.path.join(_DATA, "models.toml"), encoding="utf-8") as handle:
+        entries = scan_catalog(handle.read())
     names = {}
-    for preset in _catalog().values():
-        names[preset.name] = preset.name
-        for alias in preset.aliases:
-            names[alias] = preset.name
+    for entry in entries:
+        names[entry.name] = entry
+        for alias in entry.aliases:
+            names[alias] = entry
     return names
+
+
+@functools.cache
+def _preset(name: str) -> Preset:
+    return _preset_from_table(name, parse_entry(_entries()[name]))
 
 
 def list_presets() -> list[Preset]:
     """Return every preset, sorted by name."""
-    return [_catalog()[name] for name in sorted(_catalog())]
+    names = sorted({entry.name for entry in _entries().values()})
+    return [_preset(name) for name in names]
 
 
 def resolve_preset(name: str) -> Preset:
     """Return the preset called `name` (or an alias); suggest close names when unknown."""
     key = name.strip().lower()
-    names = _names()
-    if key not in names:
-        raise UnknownNameError("model", name, names, "napkin models")
-    return _catalog()[names[key]]
+    entries = _entries()
+    if key not in entries:
+        canonical = {alias: entry.name for alias, entry in entries.items()}
+        raise UnknownNameError("model", name, canonical, "napkin models")
+    return _preset(entries[key].name)
 
 
 def _looks_like_path(spec: str) -> bool:
-    return spec.endswith(".json") or "/" in spec or "\\" in spec
+    return spec.endswith(".json") or "/" in spec or "\\" in spec or os.path.isdir(spec)
 
 
 def load_model(spec: str) -> ModelArch:
     """Load a model from a preset name or a path to a HuggingFace config.json."""
     if _looks_like_path(spec):
-        path = Path(spec)
-        if not path.is_file():
-            raise ConfigError(f"config file {spec!r} not found; give a path to a config.json or a preset name")
-        if path.stat().st_size > _MAX_CONFIG_BYTES:
-            raise ConfigError(
-                f"{spec}: file is {path.stat().st_size:,} bytes, larger than any model config "
-                f"({_MAX_CONFIG_BYTES:,} bytes at most); pass the model's config.json"
-            )
-        try:
-            text = path.read_bytes()
-        except OSError as error:
-            raise ConfigError(f"{spec}: cannot be read ({error.strerror}); check the path and permissions") from None
-        return arch_from_config(load_config_text(text, spec), name=path.stem if path.stem != "config" else spec, source=spec)
+        return _load_config_file(spec)
+    preset = resolve_preset(spec)
+    return arch_from_config(preset.config(), name=preset.name, source=f"preset {preset.name}")
+
+
+def _load_config_file(spec: str) -> ModelArch:
+    if os.path.isdir(spec):
+        raise ConfigError(f"{spec!r} is a directory; give the path of its config.json")
+    if not os.path.isfile(spec):
+        raise ConfigError(f"config file {spec!r} not found; give a path to a config.json or a preset name")
+    size = os.path.getsize(spec)
+    if size > _MAX_CONFIG_BYTES:
+        raise ConfigError(
+            f"{spec}: file is {size:,} bytes, larger than any model config ({_MAX_CONFIG_BYTES:,} bytes at most); "
+            "pass the model's config.json"
+        )
+    try:
+        with open(spec, "rb") as handle:
+            text = handle.read()
+    except OSError as error:
+        raise ConfigError(f"{spec}: cannot be read ({error.strerror}); check the path and permissions") from None
+    stem = os.path.splitext(os.path.basename(spec))[0]
+    return arch_from_config(load_config_text(text, spec), name=stem if stem != "config" else spec, source=spec)
     preset = resolve_preset(spec)
     return arch_from_config(preset.config(), name=preset.name, source=f"preset {preset.name}")

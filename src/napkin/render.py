@@ -31,7 +31,9 @@ _console = Console(highlight=False)
 
 
 def _figures(title: str, rows: Iterable[tuple[str, str]]) -> None:
-    table = Table(title=title, title_justify="left", show_header=False, box=None, padding=(0, 2))
+    if title:
+        _console.print(f"[bold]{title}[/bold]")
+    table = Table(show_header=False, box=None, padding=(0, 2))
     table.add_column(style="bold")
     table.add_column(justify="right")
     for label, value in rows:

@@ -16,7 +16,7 @@ from .hardware import GPU
 from .memory import kv_cache_bytes
 from .params import count_params, mlp_params
 
-__all__ = ["Roofline", "RooflinePoint", "decode_point", "prefill_point", "roofline", "weights_read_bytes"]
+__all__ = ["Roofline", "RooflinePoint", "decode_point", "prefill_point", "analyze_roofline", "weights_read_bytes"]
 
 
 @dataclass(frozen=True)
@@ -169,7 +169,7 @@ def _crossover_batch(arch: ModelArch, gpu: GPU, context: int, limit: int = 1 << 
     return low
 
 
-def roofline(
+def analyze_roofline(
     gpu: GPU, arch: ModelArch | None = None, batches: tuple[int, ...] = (1,), context: int = 0, prompt: int = 2048
 ) -> Roofline:
     """Place a model's decode and prefill steps on `gpu`'s roofline at each batch size.
@@ -202,7 +202,7 @@ def roofline(
                 f"decode, batch {point.batch:,}, context {context:,}",
                 "FLOP ÷ bytes (weights + KV of every request)" if context else "FLOP ÷ bytes (weights only)",
                 f"{num(point.flop)} ÷ {num(point.bytes)}",
-                f"{point.intensity_flop_per_byte:.3g} FLOP/byte → {point.bound}-bound, {num(point.time_s * 1e3)} ms/step",
+                f"{num(point.intensity_flop_per_byte)} FLOP/byte → {point.bound}-bound, {point.time_s * 1e3:.3g} ms/step",
             )
         )
     for point in prefill:
@@ -211,7 +211,7 @@ def roofline(
                 f"prefill, batch {point.batch:,} × {prompt:,} tokens",
                 "FLOP ÷ bytes",
                 f"{num(point.flop)} ÷ {num(point.bytes)}",
-                f"{point.intensity_flop_per_byte:.3g} FLOP/byte → {point.bound}-bound",
+                f"{num(point.intensity_flop_per_byte)} FLOP/byte → {point.bound}-bound",
             )
         )
     steps.append(

@@ -7,7 +7,9 @@ Conventions, stated once for the whole package:
   (1 GiB = 2^30 bytes); output uses decimal units unless binary units are requested;
 - counts (parameters, tokens, batch sizes) take decimal suffixes: 70B = 70·10^9, 15T = 15·10^12;
 - sequence and context lengths take binary suffixes, as model cards quote them: 8k = 8,192 tokens
-  and 128k = 131,072 tokens.
+  and 128k = 131,072 tokens;
+- numbers use ASCII digits; commas may only separate groups of three digits (1,000), so a
+  decimal comma such as 1,5 is rejected instead of read as 15.
 """
 
 from __future__ import annotations
@@ -51,8 +53,16 @@ _BYTE_UNITS = {
     "gib": 2.0**30,
     "tib": 2.0**40,
 }
-_NUMBER = r"[+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+# ASCII digits only: `\d` would also accept other scripts' digits such as "٧٠B".
+_INTEGER_PART = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)"
+_NUMBER = rf"[+-]?(?:{_INTEGER_PART}(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _NUMBER_WITH_SUFFIX = re.compile(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*$")
+
+# Every parsed magnitude other than zero lies in [1e-21, 1e21]. NOTE: the bound is far outside
+# any real model, run or GPU, and it keeps products and quotients of several inputs finite in
+# float64, so no result overflows to inf.
+_MAX_MAGNITUDE = 1e21
+_MIN_MAGNITUDE = 1e-21
 
 
 def _to_float(text: str, original: str, what: str) -> float:
@@ -64,23 +74,38 @@ def _to_float(text: str, original: str, what: str) -> float:
 
 
 def _check_finite(value: float, original: str, what: str, allow_zero: bool) -> float:
+    """Return `value` if it is finite, positive (or zero when allowed) and inside the magnitude bounds."""
     if math.isnan(value) or math.isinf(value):
         raise UnitError(f"invalid {what} {original!r}: must be a finite number")
     if value < 0 or (value == 0 and not allow_zero):
         bound = "zero or more" if allow_zero else "greater than zero"
         raise UnitError(f"invalid {what} {original!r}: must be {bound}")
+    if value > _MAX_MAGNITUDE:
+        raise UnitError(f"invalid {what} {original!r}: must be at most {_MAX_MAGNITUDE:g}")
+    if 0 < value < _MIN_MAGNITUDE:
+        raise UnitError(f"invalid {what} {original!r}: must be at least {_MIN_MAGNITUDE:g}")
     return value
+
+
+def _reject_non_finite(text: str, what: str) -> None:
+    if text.strip().lower().lstrip("+-") in {"nan", "inf", "infinity"}:
+        raise UnitError(f"invalid {what} {text!r}: must be a finite number")
+
+
+def _number_hint(text: str, example: str) -> str:
+    """Return the fix for a malformed number; a decimal comma is the usual cause."""
+    if "," in text:
+        return "commas may only separate groups of three digits (1,000); write a decimal point, e.g. 1.5"
+    return f"expected a number with an optional unit, e.g. {example}"
 
 
 def _split(text: str, what: str, example: str) -> tuple[float, str]:
     if not isinstance(text, str):
         text = str(text)
-    lowered = text.strip().lower()
-    if lowered in {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "-infinity"}:
-        raise UnitError(f"invalid {what} {text!r}: must be a finite number")
+    _reject_non_finite(text, what)
     match = _NUMBER_WITH_SUFFIX.match(text)
     if not match:
-        raise UnitError(f"invalid {what} {text!r}: expected a number with an optional unit, e.g. {example}")
+        raise UnitError(f"invalid {what} {text!r}: {_number_hint(text, example)}")
     return _to_float(match.group(1), text, what), match.group(2)
 
 
@@ -130,19 +155,32 @@ def parse_bytes(text: str, what: str = "memory size") -> float:
     return _check_finite(number * _BYTE_UNITS[key], str(text), what, allow_zero=False)
 
 
+_BIT_UNITS = {"b": 1.0, "kb": 1e3, "Kb": 1e3, "Mb": 1e6, "Gb": 1e9, "Tb": 1e12, "Pb": 1e15}
+_AMBIGUOUS_BIT_UNITS = {"mb", "gb", "tb", "pb"}
+
+
 def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
-    """Parse a bandwidth in bytes/s: ``3.35TB/s`` → 3.35e12, ``400Gb/s`` (bits) → 5e10."""
+    """Parse a bandwidth in bytes/s: ``3.35TB/s`` → 3.35e12, ``400Gb/s`` or ``400Gbps`` (bits) → 5e10.
+
+    A capital B means bytes and a lower-case b means bits. A unit such as ``gb/s`` is rejected
+    because it could mean either.
+    """
     raw = str(text).strip()
-    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*)\s*(?:/\s*s|ps)?\s*$", raw)
+    _reject_non_finite(raw, what)
+    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*?)\s*(?:/\s*s|ps)?\s*$", raw)
     if not match:
         raise UnitError(f"invalid {what} {raw!r}: expected a rate such as 3.35TB/s or 400Gb/s")
     number = _to_float(match.group(1), raw, what)
     unit = match.group(2)
     if unit == "":
         raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {raw}TB/s or {raw}GB/s")
-    bits = {"kb": 1e3, "mb": 1e6, "gb": 1e9, "tb": 1e12}
-    if len(unit) >= 2 and unit[-1] == "b" and unit.lower() in bits:
-        value = number * bits[unit.lower()] / 8
+    if unit in _BIT_UNITS:
+        value = number * _BIT_UNITS[unit] / 8
+    elif unit in _AMBIGUOUS_BIT_UNITS:
+        upper = unit[0].upper()
+        raise UnitError(
+            f"invalid {what} {raw!r}: unit {unit!r} is ambiguous; write {upper}B/s for bytes or {upper}b/s for bits"
+        )
     elif unit.lower() in _BYTE_UNITS:
         value = number * _BYTE_UNITS[unit.lower()]
     else:
@@ -151,13 +189,20 @@ def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
 
 
 def parse_flop_rate(text: str, what: str = "peak FLOP/s") -> float:
-    """Parse a FLOP rate: ``990T``, ``990TFLOPS``, ``990 TFLOP/s`` → 9.9e14; ``2.25P`` → 2.25e15."""
+    """Parse a FLOP rate: ``990T``, ``990TFLOPS``, ``990 TFLOP/s`` → 9.9e14; ``2.25P`` → 2.25e15.
+
+    A bare number is rejected: write ``9.9e14 FLOP/s`` for a rate without a prefix.
+    """
     raw = str(text).strip()
-    match = re.match(rf"^\s*({_NUMBER})\s*([kMGTP]?)\s*(?:flops?|flop/s)?\s*$", raw, re.IGNORECASE)
+    _reject_non_finite(raw, what)
+    match = re.match(rf"^\s*({_NUMBER})\s*([kMGTP]?)\s*(flops?|flop/s)?\s*$", raw, re.IGNORECASE)
     if not match:
         raise UnitError(f"invalid {what} {raw!r}: expected a rate such as 990T or 990TFLOP/s")
     number = _to_float(match.group(1), raw, what)
     prefix = match.group(2)
+    if prefix == "" and match.group(3) is None:
+        # A bare 990 would be read as 990 FLOP/s, so require a prefix or the unit.
+        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {raw}T for TFLOP/s or {raw} FLOP/s")
     scale = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}[prefix.lower()]
     return _check_finite(number * scale, raw, what, allow_zero=False)
 
@@ -167,7 +212,7 @@ def parse_fraction(text: str | float, what: str = "fraction") -> float:
     raw = str(text).strip()
     percent = raw.endswith("%")
     body = raw[:-1].strip() if percent else raw
-    if body.lower() in {"nan", "inf", "-inf", "+inf", "infinity"}:
+    if body.lower().lstrip("+-") in {"nan", "inf", "infinity"}:
         raise UnitError(f"invalid {what} {raw!r}: must be a finite number")
     if not re.fullmatch(_NUMBER, body):
         raise UnitError(f"invalid {what} {raw!r}: expected a percentage or a fraction, e.g. 40% or 0.4")
@@ -176,7 +221,7 @@ def parse_fraction(text: str | float, what: str = "fraction") -> float:
         raise UnitError(f"invalid {what} {raw!r}: above 1; write {raw}% for a percentage or a fraction such as 0.4")
     if not 0 < value <= 1:
         raise UnitError(f"invalid {what} {raw!r}: must be above 0% and at most 100%")
-    return value
+    return _check_finite(value, raw, what, allow_zero=False)
 
 
 def parse_price(text: str | float, what: str = "price") -> float:
@@ -192,41 +237,50 @@ def parse_price(text: str | float, what: str = "price") -> float:
         raise UnitError(f"invalid {what} {raw!r}: must be a finite number")
     if value < 0:
         raise UnitError(f"invalid {what} {raw!r}: must be zero or more USD per GPU-hour")
-    return value
+    return _check_finite(value, raw, what, allow_zero=True)
 
 
 # --- formatting -------------------------------------------------------------------------------
 
 _SI_PREFIXES = [(1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k")]
 _COUNT_PREFIXES = [(1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")]
+_DECIMAL_BYTE_UNITS = [(1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
+_BINARY_BYTE_UNITS = [(2.0**50, "PiB"), (2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB")]
+
+
+def _round_significant(value: float, digits: int) -> float:
+    return float(f"{value:.{digits - 1}e}")
 
 
 def format_number(value: float, digits: int = 3) -> str:
-    """Format a plain number with about `digits` significant digits and thousands separators."""
+    """Format a plain number with at least `digits` significant digits and thousands separators.
+
+    Integer parts are printed in full, so 123,456 keeps all six digits.
+    """
     if value == 0 or not math.isfinite(value):
         return f"{value:g}"
-    magnitude = math.floor(math.log10(abs(value)))
+    # Take the magnitude after rounding, so that 0.9999 prints as 1.00 and not 1.000.
+    magnitude = math.floor(math.log10(abs(_round_significant(value, digits))))
     decimals = max(0, digits - 1 - magnitude)
     return f"{value:,.{decimals}f}"
 
 
 def _scaled(value: float, prefixes: list[tuple[float, str]], digits: int = 3) -> tuple[str, str]:
-    for scale, prefix in prefixes:
-        if abs(value) >= scale:
-            return format_number(value / scale, digits), prefix
+    """Return `value` as a number and the largest prefix under which it prints as 1 or more.
+
+    The test is on the rounded number, so 999.7e9 becomes 1.00 T and not 1,000 B.
+    """
+    if math.isfinite(value):
+        for scale, prefix in prefixes:
+            if abs(_round_significant(value / scale, digits)) >= 1:
+                return format_number(value / scale, digits), prefix
     return format_number(value, digits), ""
 
 
 def format_bytes(value: float, binary: bool = False) -> str:
     """Format a byte count: ``141 GB`` (decimal) or ``131 GiB`` (binary)."""
-    if binary:
-        units = [(2.0**50, "PiB"), (2.0**40, "TiB"), (2.0**30, "GiB"), (2.0**20, "MiB"), (2.0**10, "KiB")]
-    else:
-        units = [(1e15, "PB"), (1e12, "TB"), (1e9, "GB"), (1e6, "MB"), (1e3, "kB")]
-    for scale, unit in units:
-        if abs(value) >= scale:
-            return f"{format_number(value / scale)} {unit}"
-    return f"{format_number(value)} B"
+    number, unit = _scaled(value, _BINARY_BYTE_UNITS if binary else _DECIMAL_BYTE_UNITS)
+    return f"{number} {unit or 'B'}"
 
 
 def format_count(value: float) -> str:
@@ -237,7 +291,7 @@ def format_count(value: float) -> str:
 
 def format_flop(value: float) -> str:
     """Format a FLOP count in scientific notation: ``6.30e24 FLOP``."""
-    if abs(value) < 1e4:
+    if not math.isfinite(value) or abs(value) < 1e4:
         return f"{value:.3g} FLOP"
     mantissa, exponent = f"{value:.2e}".split("e")
     return f"{mantissa}e{int(exponent)} FLOP"
@@ -249,26 +303,30 @@ def format_rate(value: float, unit: str) -> str:
     return f"{number} {prefix}{unit}"
 
 
+# Each unit is used from its threshold on; days start at two days so that 30 hours stays in hours.
+_DURATION_UNITS = [(86400.0, 2.0, "days"), (3600.0, 1.0, "h"), (60.0, 1.0, "min"), (1.0, 1.0, "s"), (1e-3, 1.0, "ms")]
+
+
 def format_duration(seconds: float) -> str:
     """Format seconds as the largest sensible unit: ``180 days``, ``3.20 h``, ``45.0 ms``."""
-    if seconds >= 86400 * 2:
-        return f"{format_number(seconds / 86400)} days"
-    if seconds >= 3600:
-        return f"{format_number(seconds / 3600)} h"
-    if seconds >= 60:
-        return f"{format_number(seconds / 60)} min"
-    if seconds >= 1:
-        return f"{format_number(seconds)} s"
-    if seconds >= 1e-3:
-        return f"{format_number(seconds * 1e3)} ms"
-    return f"{format_number(seconds * 1e6)} µs"
+    if math.isfinite(seconds):
+        for scale, threshold, unit in _DURATION_UNITS:
+            if _round_significant(seconds / scale, 3) >= threshold:
+                return f"{format_number(seconds / scale)} {unit}"
+        return f"{format_number(seconds * 1e6)} µs"
+    return f"{seconds} s"
 
 
 def format_usd(value: float) -> str:
-    """Format a dollar amount: ``$8.81M``, ``$1,234``, ``$0.52``."""
+    """Format a dollar amount: ``$8.81M``, ``$1,234``, ``$0.52``, ``$0.000556``.
+
+    Amounts under one cent keep three significant digits instead of printing as $0.00.
+    """
     if abs(value) >= 1e6:
         number, prefix = _scaled(value, [(1e9, "B"), (1e6, "M")])
         return f"${number}{prefix}"
     if abs(value) >= 100:
         return f"${value:,.0f}"
-    return f"${value:,.2f}"
+    if value == 0 or abs(value) >= 0.01:
+        return f"${value:,.2f}"
+    return f"${format_number(value)}"

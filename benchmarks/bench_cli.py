@@ -1,0 +1,61 @@
+"""Time one `napkin train ... --json` process against `python -c pass`, side by side.
+
+Both commands run alternately in one process of this script, so machine load affects them
+alike; the script prints each median and their ratio. Byte-code is compiled first, as a
+regular `pip install` does, so that the first run does not pay for compilation.
+
+Usage: python benchmarks/bench_cli.py [--runs 30]
+"""
+
+from __future__ import annotations
+
+import argparse
+import compileall
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+NAPKIN_ARGS = ["train", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--gpus", "1024",
+               "--mfu", "40%", "--price", "2", "--json"]
+
+
+def _time_once(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=30, help="Runs of each command (default 30).")
+    args = parser.parse_args()
+
+    import napkin
+
+    compileall.compile_dir(str(Path(napkin.__file__).parent), quiet=1)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    napkin_exe = shutil.which("napkin") or str(Path(sys.executable).with_name("napkin"))
+    baseline_cmd = [sys.executable, "-c", "pass"]
+    napkin_cmd = [napkin_exe, *NAPKIN_ARGS]
+
+    # One warm-up run of each, then alternate.
+    _time_once(baseline_cmd, env)
+    _time_once(napkin_cmd, env)
+    baseline, estimate = [], []
+    for _ in range(args.runs):
+        baseline.append(_time_once(baseline_cmd, env))
+        estimate.append(_time_once(napkin_cmd, env))
+
+    base_ms = statistics.median(baseline) * 1e3
+    napkin_ms = statistics.median(estimate) * 1e3
+    print(f"python -c pass              median {base_ms:6.1f} ms over {args.runs} runs")
+    print(f"napkin train ... --json     median {napkin_ms:6.1f} ms over {args.runs} runs")
+    print(f"ratio                       {napkin_ms / base_ms:6.2f}x (target: at most 6x)")
+
+
+if __name__ == "__main__":
+    main()
