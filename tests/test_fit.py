@@ -9,10 +9,10 @@ from napkin.hardware import get_gpu
 from napkin.presets import load_model
 
 
-def test_kv_capacity_lesson_claim_documented() -> None:
-    # The lesson fits ~50 requests of 8K into "~140 GB left after weights" on one H100, but an
-    # H100 has 80 GB in all and Llama-3-70B's bf16 weights alone take 141 GB. Per request an
-    # 8K context holds 2.68 GB, so 140 GB would indeed hold 52; the setup is what is wrong.
+def test_kv_capacity_one_h100_no_room() -> None:
+    # A common shortcut fits ~50 requests of 8K into "140 GB left after weights" on one H100.
+    # An H100 has 80 GB in all and Llama-3-70B's bf16 weights alone take 141 GB, so none fit.
+    # The per-request figure is right: 140 GB would take 52 requests of 2.68 GB.
     arch = load_model("llama-3-70b")
     one_h100 = kv_capacity(arch, get_gpu("h100"), 8192, gpus=1)
     assert one_h100.free_bytes < 0
@@ -46,7 +46,7 @@ def test_training_memory_parts_sum() -> None:
     assert parts == estimate.total_bytes
 
 
-def test_training_memory_bare_params_lesson() -> None:
+def test_training_memory_bare_params_70b() -> None:
     estimate = training_memory(get_gpu("h100"), params=70e9)
     assert estimate.total_bytes == pytest.approx(1.12e12)
     assert estimate.activations_bytes is None

@@ -22,13 +22,13 @@ GiB = 2**30
 
 
 @pytest.mark.parametrize(("params", "gigabytes"), [(7e9, 14), (70e9, 140), (405e9, 810)])
-def test_weights_bf16_lesson(params: float, gigabytes: float) -> None:
-    # Lesson figures: 2 bytes per parameter in bf16.
+def test_weights_bf16_worked_example(params: float, gigabytes: float) -> None:
+    # 2 bytes per parameter in bf16: 7B → 14 GB, 70B → 140 GB, 405B → 810 GB.
     assert weight_bytes(params, "bf16") == gigabytes * 1e9
 
 
 @pytest.mark.parametrize(("params", "gpus"), [(70e9, 2), (405e9, 11)])
-def test_weights_min_h100s_lesson(params: float, gpus: int) -> None:
+def test_weights_min_h100s_worked_example(params: float, gpus: int) -> None:
     assert min_gpus(weight_bytes(params, "bf16"), get_gpu("h100").hbm_bytes) == gpus
 
 
@@ -42,8 +42,9 @@ def test_weights_int4_not_truncated_to_zero() -> None:
     assert weight_bytes(1, "int4") > 0
 
 
-def test_training_state_70b_lesson() -> None:
-    # Lesson: mixed-precision Adam holds 16 bytes/param, so 70B needs ~1.1 TB, 14 H100s' worth.
+def test_training_state_70b_worked_example() -> None:
+    # Mixed-precision Adam keeps 16 bytes per parameter (ZeRO paper, section 3.1), so 70B needs
+    # 1.12 TB, the memory of 14 H100s.
     state = training_state(70e9, "adam")
     assert state.total_bytes == pytest.approx(1.12e12)
     assert min_gpus(state.total_bytes, get_gpu("h100").hbm_bytes) == 14
@@ -129,8 +130,9 @@ def test_activations_parts_sum_to_total() -> None:
     assert parts.norms + parts.attention + parts.attention_scores + parts.mlp + parts.dropout_masks == parts.total
 
 
-def test_kv_llama3_70b_lesson() -> None:
-    # Lesson: 2 · 80 · 8 · 128 · 2 = 327,680 bytes per token; an 8K context ≈ 2.6 GB.
+def test_kv_llama3_70b_worked_example() -> None:
+    # Llama-3-70B config: 80 layers, 8 KV heads of 128; 2 · 80 · 8 · 128 · 2 = 327,680 bytes
+    # per token in bf16, so an 8K context takes about 2.7 GB.
     arch = load_model("llama-3-70b")
     assert kv_cache_bytes_per_token(arch) == 327_680
     assert kv_cache_bytes(arch, 8192) == pytest.approx(2.68e9, rel=0.01)
@@ -144,8 +146,8 @@ def test_kv_uses_kv_heads_not_query_heads() -> None:
 
 
 def test_kv_gemma3_27b_sliding_window() -> None:
-    # unslothai/unsloth PR 4757: 10.41 GiB at 131,072 tokens in bf16 (52 local layers keep
-    # 1,024 tokens, 10 global layers keep all; head_dim 128 from the config), not 81.38 GiB.
+    # unslothai/unsloth PR 4757: 10.41 GiB at 131,072 tokens in bf16, not 81.38 GiB. The 52 local
+    # layers keep 1,024 tokens and the 10 global layers keep all, with head_dim 128 from the config.
     arch = load_model("gemma-3-27b")
     assert kv_cache_bytes(arch, 131072) / GiB == pytest.approx(10.41, abs=0.005)
 

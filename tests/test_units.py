@@ -114,7 +114,7 @@ def test_parse_integer_returns_int() -> None:
     assert isinstance(units.parse_integer("4M"), int)
 
 
-@pytest.mark.parametrize("text", ["1.5", "2.5k", "0.1"])
+@pytest.mark.parametrize("text", ["1.5", "2.0005k", "0.1"])
 def test_parse_integer_rejects_fraction(text: str) -> None:
     with pytest.raises(UnitError, match="whole number"):
         units.parse_integer(text)
@@ -175,6 +175,8 @@ def test_parse_length_zero_when_allowed() -> None:
         ("141 gib", 141 * GIB),
         ("1TB", 1e12),
         ("1TiB", 2.0**40),
+        ("1PB", 1e15),
+        ("1PiB", 2.0**50),
         ("512MB", 5.12e8),
         ("512MiB", 512 * 2.0**20),
         ("4kB", 4e3),

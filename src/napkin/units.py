@@ -52,6 +52,7 @@ _BYTE_UNITS = {
     "mib": 2.0**20,
     "gib": 2.0**30,
     "tib": 2.0**40,
+    "pib": 2.0**50,
 }
 # ASCII digits only: `\d` would also accept other scripts' digits such as "٧٠B".
 _INTEGER_PART = r"(?:[0-9]{1,3}(?:,[0-9]{3})+|[0-9]+(?:_[0-9]+)*)"
@@ -151,7 +152,7 @@ def parse_bytes(text: str, what: str = "memory size") -> float:
     if key == "":
         raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {text}GB (10^9 bytes) or {text}GiB (2^30 bytes)")
     if key not in _BYTE_UNITS:
-        raise UnitError(f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, KiB, MiB, GiB or TiB")
+        raise UnitError(f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB")
     return _check_finite(number * _BYTE_UNITS[key], str(text), what, allow_zero=False)
 
 

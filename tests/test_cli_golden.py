@@ -1,4 +1,4 @@
-"""The lesson's worked numbers, through the CLI's --json output."""
+"""Worked examples of napkin math, checked through the CLI's --json output."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import pytest
 from napkin_runner import napkin_json
 
 
-def test_train_lesson_bill(capsys) -> None:
-    # Lesson: 70B, 15T tokens, 1,024 H100 at 990 TFLOP/s, 40% MFU, $2/GPU-hour →
-    # 6.3e24 FLOP, ~180 days, ~$8.8M. The catalog's H100 peak is 989.4 TFLOP/s.
+def test_train_bill_70b_15t(capsys) -> None:
+    # 6 · 70e9 · 15e12 = 6.3e24 FLOP on 1,024 H100 at 40% MFU of 989.4 TFLOP/s (NVIDIA H100
+    # datasheet, dense bf16) takes about 180 days and, at $2/GPU-hour, about $8.8M.
     result = napkin_json(capsys, "train", "--params", "70B", "--tokens", "15T", "--gpu", "h100",
                          "--gpus", "1024", "--mfu", "40%", "--price", "2")
     assert result["total_flop"] == pytest.approx(6.3e24)
@@ -18,7 +18,7 @@ def test_train_lesson_bill(capsys) -> None:
     assert result["wall_clock_s"] == pytest.approx(result["wall_clock_days"] * 86400)
 
 
-def test_train_lesson_bill_custom_peak(capsys) -> None:
+def test_train_bill_custom_peak(capsys) -> None:
     result = napkin_json(capsys, "train", "--params", "70B", "--tokens", "15T", "--peak", "990T",
                          "--bandwidth", "3.35TB/s", "--hbm", "80GB", "--gpus", "1024", "--mfu", "0.4", "--price", "$2/hr")
     # 6.3e24 / (1024 · 990e12 · 0.4) = 1.554e7 s.
@@ -31,13 +31,13 @@ def test_train_architecture_uses_active_params(capsys) -> None:
 
 
 @pytest.mark.parametrize(("params", "gigabytes", "gpus"), [("7B", 14, 1), ("70B", 140, 2), ("405B", 810, 11)])
-def test_memory_lesson_weights(capsys, params: str, gigabytes: float, gpus: int) -> None:
+def test_memory_weights_min_gpus(capsys, params: str, gigabytes: float, gpus: int) -> None:
     result = napkin_json(capsys, "memory", "--params", params, "--infer", "--gpu", "h100")
     assert result["weights_bytes"] == gigabytes * 1e9
     assert result["min_gpus"] == gpus
 
 
-def test_memory_lesson_training_state(capsys) -> None:
+def test_memory_training_state_70b(capsys) -> None:
     result = napkin_json(capsys, "memory", "--params", "70B", "--train", "--gpu", "h100")
     assert result["total_bytes"] == pytest.approx(1.12e12)
     assert result["min_gpus"] == 14
@@ -57,7 +57,7 @@ def test_memory_infer_requests(capsys) -> None:
     assert result["kv_cache_bytes"] == pytest.approx(16 * 327_680 * 8192)
 
 
-def test_kv_lesson_llama3_70b(capsys) -> None:
+def test_kv_llama3_70b_two_h100(capsys) -> None:
     result = napkin_json(capsys, "kv", "llama-3-70b", "--context", "8k", "--gpu", "h100", "--gpus", "2")
     assert result["kv_cache_bytes_per_token"] == 327_680
     assert result["kv_cache_bytes_per_request"] == pytest.approx(2.6e9, rel=0.04)
