@@ -14,7 +14,8 @@ from napkin.errors import UnitError
 
 GIB = 2.0**30
 
-# Three significant digits leave at most half a unit in the third digit: 0.5 % of the value.
+# A number printed with three significant digits is off by at most half a unit in the third
+# digit, which is 0.5 % of the value.
 PRINTED_RELATIVE_ERROR = 0.005
 
 

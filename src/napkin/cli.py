@@ -48,13 +48,14 @@ class _BatchList(click.ParamType):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if not isinstance(value, str):
             return value
+        fix = "give whole numbers separated by commas, e.g. 1,8,64"
         parts = value.split(",")
         if any(part.strip() == "" for part in parts):
-            self.fail(f"invalid batch size list {value!r}: empty entry; give whole numbers separated by commas, e.g. 1,8,64", param, ctx)
+            self.fail(f"invalid batch size list {value!r}: empty entry; {fix}", param, ctx)
         try:
             return tuple(units.parse_integer(part, "batch size") for part in parts)
         except NapkinError as error:
-            self.fail(f"{error} (in the list {value!r}; give whole numbers separated by commas, e.g. 1,8,64)", param, ctx)
+            self.fail(f"{error} (in the list {value!r}; {fix})", param, ctx)
 
 
 COUNT = _UnitType("COUNT", units.parse_count, "count")
@@ -103,7 +104,10 @@ def _resolve_gpu(gpu_name: str | None, peak: float | None, bandwidth: float | No
         if not required:
             return None
         if peak or bandwidth or hbm:
-            raise OptionError("a custom GPU needs all of --peak, --bandwidth and --hbm (or name one with --gpu)")
+            missing = [flag for flag, value in (("--peak", peak), ("--bandwidth", bandwidth), ("--hbm", hbm)) if not value]
+            raise OptionError(
+                f"a custom GPU also needs {' and '.join(missing)} (or name a catalog GPU with --gpu to fill them in)"
+            )
         raise OptionError("missing --gpu: name a GPU (run 'napkin gpus' to list them) or give --peak, --bandwidth and --hbm")
     if base is not None and not (peak or bandwidth or hbm):
         return base
@@ -152,7 +156,8 @@ class NapkinGroup(click.Group):
         except click.exceptions.NoArgsIsHelpError as error:
             # Click's message here is the whole help page; keep the one-line contract instead.
             commands = ", ".join(sorted(self.commands))
-            _fail(f"missing command: choose one of {commands} (see '{error.ctx.command_path} --help')", error.ctx.command_path)
+            command = error.ctx.command_path
+            _fail(f"missing command: choose one of {commands} (see '{command} --help')", command)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
         except click.exceptions.Abort:
@@ -180,8 +185,8 @@ def _click_message(error: click.ClickException) -> tuple[str, str]:
     context = getattr(error, "ctx", None)
     command = context.command_path if context is not None else "napkin"
     message = error.format_message()
-    # A bad value keeps its own message, which already states the fix; everything else, such as
-    # a missing argument or an unknown option, points to the help page.
+    # A bad value keeps its own message because that message already states the fix. Other usage
+    # errors, such as a missing argument or an unknown option, point to the help page.
     if isinstance(error, click.BadParameter) and not isinstance(error, click.MissingParameter):
         if error.param is not None:
             message = f"{_param_label(error.param)}: {error.message}"
@@ -418,7 +423,9 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     if mode == "train":
         estimate = training_memory(gpu, bare, arch, optimizer, zero, dp, batch, seq, recompute, attention_kernel, tp, sequence_parallel, binary)
     else:
-        estimate = inference_memory(gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary)
+        estimate = inference_memory(
+            gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary, kv_dtype
+        )
     if as_json:
         _emit_json({"model": arch.name if arch else None, **estimate.to_dict()})
         return
@@ -505,12 +512,12 @@ def serve_cost_command(tokens_per_s, price, gpu_name, as_json) -> None:
     """
     from .serving import serving_cost
 
-    if price is None:
-        if not gpu_name:
-            raise OptionError("missing price: give --price in USD per GPU-hour or --gpu for its catalog rate")
-        from .hardware import get_gpu
+    from .hardware import get_gpu
 
-        gpu = get_gpu(gpu_name)
+    gpu = get_gpu(gpu_name) if gpu_name else None
+    if price is None:
+        if gpu is None:
+            raise OptionError("missing price: give --price in USD per GPU-hour or --gpu for its catalog rate")
         if gpu.usd_per_hour is None:
             raise OptionError(f"no price for {gpu.name}: give --price")
         price = gpu.usd_per_hour

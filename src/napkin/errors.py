@@ -67,9 +67,9 @@ def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
 def _distinct_targets(names: list[str], canonical: Mapping[str, str]) -> list[str]:
     """Keep the first of `names` for each canonical name, so an alias never repeats its model."""
     seen: set[str] = set()
-    kept = []
+    distinct = []
     for name in names:
         if canonical[name] not in seen:
             seen.add(canonical[name])
-            kept.append(name)
-    return kept
+            distinct.append(name)
+    return distinct

@@ -15,6 +15,7 @@ from .memory import (
     Recompute,
     activation_bytes_per_layer,
     activation_bytes_total,
+    cached_tokens,
     kv_cache_bytes,
     kv_cache_bytes_per_token,
     kv_cache_bytes_per_token_per_layer,
@@ -32,8 +33,9 @@ __all__ = ["KVCapacity", "MemoryEstimate", "inference_memory", "kv_capacity", "t
 class MemoryEstimate:
     """The four tenants of GPU memory, per GPU, with the total and the fewest GPUs that hold them.
 
-    `activations_bytes` is None when no architecture was given (a bare parameter count), so
-    activations could not be estimated; `total_bytes` then leaves them out and says so.
+    `activations_bytes` (and, for inference, `kv_cache_bytes`) is None when no architecture was
+    given (a bare parameter count), so it could not be estimated. `total_bytes` then leaves it
+    out, and the derivation states it.
     """
 
     mode: str
@@ -42,7 +44,7 @@ class MemoryEstimate:
     optimizer_bytes: float
     gradients_bytes: float
     activations_bytes: float | None
-    kv_cache_bytes: float
+    kv_cache_bytes: float | None
     min_gpus: int | None
     steps: tuple[Step, ...]
     settings: dict[str, object] = field(default_factory=dict)
@@ -50,7 +52,8 @@ class MemoryEstimate:
     @property
     def total_bytes(self) -> float:
         activations = self.activations_bytes or 0.0
-        return self.weights_bytes + self.optimizer_bytes + self.gradients_bytes + activations + self.kv_cache_bytes
+        kv_cache = self.kv_cache_bytes or 0.0
+        return self.weights_bytes + self.optimizer_bytes + self.gradients_bytes + activations + kv_cache
 
     @property
     def fits(self) -> bool:
@@ -122,8 +125,14 @@ def training_memory(
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
 
     def state_step(label: str, per_param: float, sharded: bool, value: float) -> Step:
-        formula = f"N · {per_param:g} bytes" + (" ÷ tp" if tp > 1 else "") + (" ÷ dp" if sharded else "")
-        numbers = f"{num(n)} · {per_param:g}" + (f" ÷ {tp}" if tp > 1 else "") + (f" ÷ {dp}" if sharded else "")
+        formula = f"N · {per_param:g} bytes"
+        numbers = f"{num(n)} · {per_param:g}"
+        if tp > 1:
+            formula += " ÷ tp"
+            numbers += f" ÷ {tp}"
+        if sharded:
+            formula += " ÷ dp"
+            numbers += f" ÷ {dp}"
         return Step(label, formula, numbers, fmt(value))
 
     steps = [
@@ -213,17 +222,23 @@ def inference_memory(
     kv_dtype_bytes: float = 2,
     gpus: int = 1,
     binary: bool = False,
+    kv_dtype: str = "bf16",
 ) -> MemoryEstimate:
     """Return per-GPU inference memory for `requests` concurrent requests of `context` tokens,
     with weights and KV split evenly over `gpus` (tensor parallelism).
 
     Activations are bounded above by what one block would save for backward over one request's
-    prefill, since inference frees its tensors block by block; the KV cache needs `arch`.
+    prefill, because inference frees its tensors block by block. The KV cache needs `arch`.
     """
     if arch is None and params is None:
         raise OptionError("no model given: pass a model name, a config.json or --params")
     if gpus < 1 or requests < 1:
         raise OptionError(f"invalid count: --gpus {gpus} and --requests {requests} must be 1 or more")
+    if arch is not None and gpus > 1 and arch.attention.num_heads % gpus:
+        raise OptionError(
+            f"--gpus {gpus} cannot split the {arch.attention.num_heads} attention heads of {arch.name} "
+            "evenly (tensor parallelism): use a divisor of the head count"
+        )
     n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
     _positive("parameter count", n)
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
@@ -239,16 +254,23 @@ def inference_memory(
         ) / gpus
         steps.append(Step("activations", "one block's tensors for one prefill ÷ GPUs", "", fmt(activations)))
     else:
-        kv, activations = 0.0, None
+        kv, activations = None, None
         steps.append(Step("KV cache and activations", "not estimated: a bare parameter count has no architecture", "", "—"))
 
-    total = weights + kv + (activations or 0.0) * gpus
+    total = weights + (kv or 0.0) + (activations or 0.0) * gpus
     fewest = min_gpus(total, gpu.hbm_bytes)
     steps += [
         Step("total per GPU", "weights + KV cache + activations", "", fmt(total / gpus)),
         Step("fewest GPUs", "⌈(weights + KV + activations) ÷ HBM⌉", f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉", f"{fewest:,} × {gpu.name}"),
     ]
-    settings = {"params": n, "context": context, "requests": requests, "gpus": gpus, "weights_dtype": weights_dtype}
+    settings = {
+        "params": n,
+        "context": context,
+        "requests": requests,
+        "gpus": gpus,
+        "weights_dtype": weights_dtype,
+        "kv_dtype": kv_dtype,
+    }
     return MemoryEstimate(
         mode="infer",
         gpu=gpu,
@@ -256,7 +278,7 @@ def inference_memory(
         optimizer_bytes=0.0,
         gradients_bytes=0.0,
         activations_bytes=activations,
-        kv_cache_bytes=kv / gpus,
+        kv_cache_bytes=None if kv is None else kv / gpus,
         min_gpus=fewest,
         steps=tuple(steps),
         settings=settings,
@@ -270,6 +292,8 @@ class KVCapacity:
     context: int
     gpus: int
     gpu: GPU
+    weights_dtype: str
+    kv_dtype: str
     kv_cache_bytes_per_token: float
     kv_cache_bytes_per_request: float
     weights_bytes: float
@@ -282,6 +306,8 @@ class KVCapacity:
             "gpu": self.gpu.name,
             "gpus": self.gpus,
             "context": self.context,
+            "weights_dtype": self.weights_dtype,
+            "kv_dtype": self.kv_dtype,
             "hbm_bytes_total": self.gpu.hbm_bytes * self.gpus,
             "weights_bytes": self.weights_bytes,
             "free_bytes": self.free_bytes,
@@ -324,13 +350,13 @@ def kv_capacity(
         formula, numbers = "L · (r_kv + d_rope) · bytes", f"{arch.num_layers} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {kv_dtype_bytes:g}"
     else:
         formula, numbers = "2 · L · a_kv · d · bytes", f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {kv_dtype_bytes:g}"
-    windowed = sum(1 for layer in arch.layers if layer.sliding_window and layer.sliding_window < context)
+    windowed = sum(1 for layer in arch.layers if layer.sliding_window and layer.sliding_window <= context)
     if windowed:
         groups: dict[tuple[float, int], int] = {}
         for layer in arch.layers:
-            key = (kv_cache_bytes_per_token_per_layer(layer, kv_dtype_bytes), min(context, layer.sliding_window or context))
+            key = (kv_cache_bytes_per_token_per_layer(layer, kv_dtype_bytes), cached_tokens(context, layer.sliding_window))
             groups[key] = groups.get(key, 0) + 1
-        request_formula = "Σ_layers bytes/token/layer · min(context, window)"
+        request_formula = "Σ_layers bytes/token/layer · min(context, window − 1)"
         request_numbers = " + ".join(f"{count} · {size:,.0f} · {tokens:,}" for (size, tokens), count in groups.items())
     else:
         request_formula, request_numbers = "bytes/token · context", f"{per_token:,.0f} · {context:,}"
@@ -348,6 +374,8 @@ def kv_capacity(
         context=context,
         gpus=gpus,
         gpu=gpu,
+        weights_dtype=weights_dtype,
+        kv_dtype=kv_dtype,
         kv_cache_bytes_per_token=per_token,
         kv_cache_bytes_per_request=per_request,
         weights_bytes=weights,

@@ -108,6 +108,8 @@ def custom_gpu(
         if not (value > 0 and math.isfinite(value)):
             raise OptionError(f"invalid custom GPU {label} {value!r}: must be a positive finite number")
     name = f"custom ({base.name})" if base else "custom"
+    if usd_per_hour is None and base is not None:
+        usd_per_hour = base.usd_per_hour
     return GPU(
         name=name,
         display_name=name,
@@ -117,5 +119,5 @@ def custom_gpu(
         intra_node_bytes_per_s=base.intra_node_bytes_per_s if base else None,
         inter_node_bytes_per_s=base.inter_node_bytes_per_s if base else None,
         gpus_per_node=base.gpus_per_node if base else 8,
-        usd_per_hour=usd_per_hour if usd_per_hour is not None else (base.usd_per_hour if base else None),
+        usd_per_hour=usd_per_hour,
     )

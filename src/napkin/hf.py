@@ -36,6 +36,13 @@ def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
     def _reject_constant(name: str) -> None:
         raise ConfigError(f"{source}: {name} is not a valid JSON number; replace it with a number")
 
+    if isinstance(text, bytes):
+        try:
+            text = text.decode("utf-8-sig")
+        except UnicodeDecodeError as error:
+            raise ConfigError(
+                f"{source}: not UTF-8 text (invalid byte at offset {error.start}); a config.json is UTF-8 JSON"
+            ) from None
     try:
         data = json.loads(text, object_pairs_hook=_reject_duplicates, parse_constant=_reject_constant)
     except json.JSONDecodeError as error:
@@ -352,8 +359,9 @@ def _parse_deepseek(r: _Reader) -> dict[str, Any]:
     shared = DenseMLP(expert_size * shared_count) if shared_count else None
     first_dense = r.int("first_k_dense_replace", default=0, minimum=0)
     frequency = r.int("moe_layer_freq", default=1)
-    # V3's auxiliary-loss-free balancing keeps a per-expert score bias next to the router.
-    router_bias = r.get("topk_method", default="greedy") == "noaux_tc"
+    # V3's auxiliary-loss-free balancing keeps a per-expert score-correction bias. It is
+    # updated by the balancing rule, not by the optimizer, so it is a buffer, not a parameter.
+    router_bias = False
     num_layers = r.int("num_hidden_layers")
     layers = []
     for i in range(num_layers):

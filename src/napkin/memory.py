@@ -22,6 +22,7 @@ __all__ = [
     "TrainingState",
     "activation_bytes_per_layer",
     "activation_bytes_total",
+    "cached_tokens",
     "int4_bytes_per_param",
     "kv_cache_bytes",
     "kv_cache_bytes_per_token",
@@ -181,6 +182,11 @@ def activation_bytes_per_layer(
     output, already counted as the output projection's input, and an fp32 log-sum-exp per
     query and head. Dropout masks (1 byte per element) are counted only with `dropout`, since
     current models train without dropout.
+
+    NOTE: like the paper, this assumes fused norm and activation kernels (Megatron-LM). Eager
+    ``transformers`` code saves more: its RMSNorm keeps an fp32 copy of its input and the
+    normalised tensor (about +4·s·b·h bytes per norm), and GPT-2's tanh-GELU keeps several
+    f-wide intermediates.
     """
     s, b, h, t = seq, micro_batch, hidden_size, tp
     sb = s * b
@@ -288,10 +294,19 @@ def kv_cache_bytes_per_token(arch: ModelArch, dtype_bytes: float = 2) -> float:
     return sum(kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) for layer in arch.layers)
 
 
+def cached_tokens(context: int, window: int | None) -> int:
+    """Return the tokens a layer keeps cached after `context` tokens: all of them, or at most w − 1
+    for a sliding window of w, since the next query brings its own key (as ``transformers``' sliding
+    cache and vLLM keep them)."""
+    if window is None:
+        return context
+    return min(context, window - 1)
+
+
 def kv_cache_bytes(arch: ModelArch, context: int, dtype_bytes: float = 2) -> float:
-    """Return the KV bytes of one request of `context` tokens; sliding-window layers hold at most their window."""
+    """Return the KV bytes of one request of `context` tokens; sliding-window layers keep at most w − 1."""
     return sum(
-        kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) * min(context, layer.sliding_window or context)
+        kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) * cached_tokens(context, layer.sliding_window)
         for layer in arch.layers
     )
 

@@ -137,7 +137,7 @@ def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
             ("gradients", fmt(estimate.gradients_bytes)),
             ("optimizer state", fmt(estimate.optimizer_bytes)),
             ("activations", activations),
-            ("KV cache", fmt(estimate.kv_cache_bytes)),
+            ("KV cache", "not estimated" if estimate.kv_cache_bytes is None else fmt(estimate.kv_cache_bytes)),
             ("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"),
             ("fewest GPUs", f"{estimate.min_gpus:,}" if estimate.min_gpus is not None else "none at these settings"),
         ],

@@ -13,7 +13,7 @@ from .derivation import Step, num
 from .errors import OptionError
 from .flops import attention_keys_per_query, count_flops
 from .hardware import GPU
-from .memory import kv_cache_bytes
+from .memory import cached_tokens, kv_cache_bytes
 from .params import count_params, mlp_params
 
 __all__ = ["Roofline", "RooflinePoint", "decode_point", "prefill_point", "analyze_roofline", "weights_read_bytes"]
@@ -100,7 +100,7 @@ def decode_point(arch: ModelArch, gpu: GPU, batch: int, context: int, weight_dty
     """
     flops = count_flops(arch, 1)
     attention = sum(
-        2 * layer.attention.num_heads * (layer.attention.qk_head_dim + layer.attention.value_head_dim) * min(context, layer.sliding_window or context)
+        2 * layer.attention.num_heads * (layer.attention.qk_head_dim + layer.attention.value_head_dim) * cached_tokens(context, layer.sliding_window)
         for layer in arch.layers
     )
     flop = batch * (flops.matmul_flop_per_token + attention)
@@ -174,9 +174,9 @@ def analyze_roofline(
 ) -> Roofline:
     """Place a model's decode and prefill steps on `gpu`'s roofline at each batch size.
 
-    Decode steps read each request's `context` cached tokens (0: weights only, the classic
-    intensity of about B FLOP/byte at batch B in bf16); prefill steps process `prompt` tokens
-    per request.
+    Decode steps read each request's `context` cached tokens. With context 0 they read only the
+    weights, which gives the classic intensity of about B FLOP/byte at batch B in bf16. Prefill
+    steps process `prompt` tokens per request.
     """
     if any(b < 1 for b in batches):
         raise OptionError(f"invalid batch sizes {list(batches)}: each must be 1 or more")

@@ -8,7 +8,7 @@ Conventions, stated once for the whole package:
 - counts (parameters, tokens, batch sizes) take decimal suffixes: 70B = 70·10^9, 15T = 15·10^12;
 - sequence and context lengths take binary suffixes, as model cards quote them: 8k = 8,192 tokens
   and 128k = 131,072 tokens;
-- numbers use ASCII digits; commas may only separate groups of three digits (1,000), so a
+- numbers use ASCII digits, and commas may only separate groups of three digits (1,000). A
   decimal comma such as 1,5 is rejected instead of read as 15.
 """
 
@@ -94,7 +94,7 @@ def _reject_non_finite(text: str, what: str) -> None:
 
 
 def _number_hint(text: str, example: str) -> str:
-    """Return the fix for a malformed number; a decimal comma is the usual cause."""
+    """Return the fix for a malformed number, which names the comma rule when `text` has a comma."""
     if "," in text:
         return "commas may only separate groups of three digits (1,000); write a decimal point, e.g. 1.5"
     return f"expected a number with an optional unit, e.g. {example}"
@@ -152,7 +152,9 @@ def parse_bytes(text: str, what: str = "memory size") -> float:
     if key == "":
         raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {text}GB (10^9 bytes) or {text}GiB (2^30 bytes)")
     if key not in _BYTE_UNITS:
-        raise UnitError(f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB")
+        raise UnitError(
+            f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB"
+        )
     return _check_finite(number * _BYTE_UNITS[key], str(text), what, allow_zero=False)
 
 
@@ -304,7 +306,7 @@ def format_rate(value: float, unit: str) -> str:
     return f"{number} {prefix}{unit}"
 
 
-# Each unit is used from its threshold on; days start at two days so that 30 hours stays in hours.
+# Each unit applies from its threshold on. Days start at two days, so 30 hours stays in hours.
 _DURATION_UNITS = [(86400.0, 2.0, "days"), (3600.0, 1.0, "h"), (60.0, 1.0, "min"), (1.0, 1.0, "s"), (1e-3, 1.0, "ms")]
 
 
