@@ -84,3 +84,9 @@ def test_inference_memory_moe_counts_all_experts() -> None:
     # All experts must be resident even though a token uses two: memory uses total params.
     estimate = inference_memory(get_gpu("h100"), arch=load_model("mixtral-8x7b"), context=1024)
     assert estimate.weights_bytes == 2 * 46_702_792_704
+
+
+def test_kv_capacity_gpus_for_requests() -> None:
+    # 141.1 GB of weights + 50 · 2.68 GB of KV = 275.3 GB: four 80 GB H100s.
+    capacity = kv_capacity(load_model("llama-3-70b"), get_gpu("h100"), 8192, requests=50)
+    assert capacity.min_gpus_for_requests == 4

@@ -442,11 +442,12 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
 @click.option("--context", type=LENGTH, required=True, help="Context per request in tokens (8k = 8,192).")
 @_gpu_options(required=True)
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs holding one copy of the weights.")
+@click.option("--requests", type=WHOLE, help="Concurrent requests: also report the fewest GPUs that hold them.")
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @_json_option
 @_binary_option
-def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, weights_dtype, kv_dtype, as_json, binary) -> None:
+def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, as_json, binary) -> None:
     """KV-cache bytes per token and per request, and how many requests fit beside the weights.
 
     Example: napkin kv llama-3-70b --context 8k --gpu h100 --gpus 2
@@ -456,7 +457,7 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, weights_dty
 
     arch = load_model(model)
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
-    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary)
+    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary, requests)
     if as_json:
         _emit_json({"model": arch.name, **capacity.to_dict()})
         return

@@ -300,6 +300,8 @@ class KVCapacity:
     free_bytes: float
     max_requests: int
     steps: tuple[Step, ...]
+    requests: int | None = None
+    min_gpus_for_requests: int | None = None
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -315,6 +317,8 @@ class KVCapacity:
             "kv_cache_bytes_per_request": self.kv_cache_bytes_per_request,
             "max_requests": self.max_requests,
             "weights_fit": self.free_bytes >= 0,
+            "requests": self.requests,
+            "min_gpus_for_requests": self.min_gpus_for_requests,
             "derivation": [step.to_dict() for step in self.steps],
         }
 
@@ -328,14 +332,18 @@ def kv_capacity(
     kv_dtype: str = "bf16",
     kv_dtype_bytes: float = 2,
     binary: bool = False,
+    requests: int | None = None,
 ) -> KVCapacity:
     """Return KV bytes per token and per request, and the requests that fit beside the weights.
 
-    max requests = ⌊(GPUs · HBM − weights) ÷ KV bytes per request⌋. It ignores activations and
-    framework overhead, which a serving engine subtracts first.
+    max requests = ⌊(GPUs · HBM − weights) ÷ KV bytes per request⌋. With `requests`, also the
+    fewest GPUs whose memory holds the weights and that many requests' KV cache. Both ignore
+    activations and framework overhead, which a serving engine subtracts first.
     """
     if gpus < 1:
         raise OptionError(f"invalid GPU count {gpus}: must be 1 or more")
+    if requests is not None and requests < 1:
+        raise OptionError(f"invalid request count {requests}: must be 1 or more")
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
     params = count_params(arch).total
     weights = weight_bytes(params, weights_dtype)
@@ -370,6 +378,17 @@ def kv_capacity(
         steps.append(Step("max requests", "weights alone do not fit", f"short by {fmt(-free)}", "0 (add GPUs or quantise the weights)"))
     else:
         steps.append(Step("max requests", "⌊free ÷ KV/request⌋", f"⌊{num(free)} ÷ {num(per_request)}⌋", f"{fitting:,}"))
+    needed = None
+    if requests is not None:
+        needed = min_gpus(weights + requests * per_request, gpu.hbm_bytes)
+        steps.append(
+            Step(
+                f"GPUs for {requests:,} requests",
+                "⌈(weights + requests · KV/request) ÷ HBM⌉",
+                f"⌈({num(weights)} + {requests:,} · {num(per_request)}) ÷ {num(gpu.hbm_bytes)}⌉",
+                f"{needed:,} × {gpu.name}",
+            )
+        )
     return KVCapacity(
         context=context,
         gpus=gpus,
@@ -382,4 +401,6 @@ def kv_capacity(
         free_bytes=free,
         max_requests=fitting,
         steps=tuple(steps),
+        requests=requests,
+        min_gpus_for_requests=needed,
     )

@@ -155,6 +155,11 @@ def render_kv(capacity: KVCapacity, model: str, binary: bool) -> None:
             ("weights", fmt(capacity.weights_bytes)),
             ("free for KV", fmt(capacity.free_bytes) if capacity.free_bytes >= 0 else f"none (short by {fmt(-capacity.free_bytes)})"),
             ("max concurrent requests", f"{capacity.max_requests:,}"),
+            *(
+                [(f"GPUs for {capacity.requests:,} requests", f"{capacity.min_gpus_for_requests:,}")]
+                if capacity.requests is not None
+                else []
+            ),
         ],
     )
     _derivation(capacity.steps)
