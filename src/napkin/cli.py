@@ -223,7 +223,7 @@ def main() -> None:
 # --- napkin model / models ----------------------------------------------------------------------
 
 
-@main.command("model")
+@main.command("model", short_help="Parameters, FLOPs/token, weights and KV bytes/token of a model.")
 @click.argument("model")
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Sequence length in tokens for the attention FLOPs (8k = 8,192).")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
@@ -283,7 +283,7 @@ def models_command(as_json: bool) -> None:
 # --- napkin gpus ---------------------------------------------------------------------------------
 
 
-@main.command("gpus")
+@main.command("gpus", short_help="The GPU spec sheet: memory, bandwidth, peaks, ridge, price.")
 @_json_option
 @_binary_option
 def gpus_command(as_json: bool, binary: bool) -> None:
@@ -327,7 +327,7 @@ def gpus_command(as_json: bool, binary: bool) -> None:
 # --- napkin train --------------------------------------------------------------------------------
 
 
-@main.command("train")
+@main.command("train", short_help="Training compute, wall-clock, GPU-hours and cost from 6·N·D.")
 @click.argument("model", required=False)
 @click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
 @click.option("--tokens", type=TOKENS, required=True, help="Training tokens D, e.g. 15T.")
@@ -377,7 +377,7 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 # --- napkin memory -------------------------------------------------------------------------------
 
 
-@main.command("memory")
+@main.command("memory", short_help="Memory per GPU: weights, optimizer, gradients, activations, KV.")
 @click.argument("model", required=False)
 @click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
 @click.option("--train", "mode", flag_value="train", help="Training memory: weights, gradients, optimizer, activations.")
@@ -437,7 +437,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
 # --- napkin kv -----------------------------------------------------------------------------------
 
 
-@main.command("kv")
+@main.command("kv", short_help="KV-cache bytes, and the requests that fit beside the weights.")
 @click.argument("model")
 @click.option("--context", type=LENGTH, required=True, help="Context per request in tokens (8k = 8,192).")
 @_gpu_options(required=True)
@@ -469,7 +469,7 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
 # --- napkin roofline -----------------------------------------------------------------------------
 
 
-@main.command("roofline")
+@main.command("roofline", short_help="Ridge point, and where prefill and decode sit on the roofline.")
 @_gpu_options(required=True)
 @click.option("--model", "model", help="Model preset or config.json to place on the roofline.")
 @click.option("--batch", "batches", type=BATCHES, default="1", show_default=True, help="Batch sizes, comma-separated (e.g. 1,8,64,512).")
@@ -501,7 +501,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
 # --- napkin serve-cost ---------------------------------------------------------------------------
 
 
-@main.command("serve-cost")
+@main.command("serve-cost", short_help="$ per million tokens from tokens/s per GPU and $/GPU-hour.")
 @click.option("--tokens-per-s", type=COUNT, required=True, help="Sustained tokens per second per GPU.")
 @click.option("--price", type=PRICE, help="USD per GPU-hour [default: the --gpu's catalog rate].")
 @click.option("--gpu", "gpu_name", metavar="NAME", help="GPU whose catalog price to use.")
