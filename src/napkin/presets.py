@@ -32,6 +32,7 @@ class Preset:
     published_params_source: str | None
     published_active_params: float | None
     published_active_params_source: str | None
+    published_active_params_excludes_input_embedding: bool = False
 
     def config(self) -> dict[str, Any]:
         """Return the config dict of this preset."""
@@ -54,6 +55,7 @@ def _preset_from_table(name: str, entry: dict[str, Any]) -> Preset:
         published_params_source=entry.get("published_params_source"),
         published_active_params=entry.get("published_active_params"),
         published_active_params_source=entry.get("published_active_params_source"),
+        published_active_params_excludes_input_embedding=entry.get("published_active_params_excludes_input_embedding", False),
     )
 
 
