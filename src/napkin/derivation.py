@@ -35,5 +35,8 @@ def num(value: float) -> str:
         return f"{int(value):,}"
     if 1e-3 <= abs(value) < 1e6:
         return f"{value:.4g}"
-    mantissa, exponent = f"{value:.3g}".split("e")
+    text = f"{value:.3g}"
+    if "e" not in text:
+        return text
+    mantissa, exponent = text.split("e")
     return f"{mantissa}e{int(exponent)}"
