@@ -117,3 +117,10 @@ def test_serve_cost_formula(capsys) -> None:
     # $2/GPU-hour at 1,000 tokens/s: 3.6M tokens per hour → $0.556 per million.
     result = napkin_json(capsys, "serve-cost", "--tokens-per-s", "1000", "--price", "2")
     assert result["usd_per_million_tokens"] == pytest.approx(2 / 3.6)
+
+
+def test_model_int4_group_size(capsys) -> None:
+    # Each group of g weights adds a 16-bit scale and a 4-bit zero point: 0.5 + 2.5/g bytes per weight.
+    result = napkin_json(capsys, "model", "gpt2", "--int4-group-size", "32")
+    assert result["int4_group_size"] == 32
+    assert result["weights_bytes"]["int4"] == pytest.approx(124_439_808 * (0.5 + 2.5 / 32))

@@ -227,9 +227,10 @@ def main() -> None:
 @click.argument("model")
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Sequence length in tokens for the attention FLOPs (8k = 8,192).")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
 @_json_option
 @_binary_option
-def model_command(model: str, seq: int, kv_dtype: str, as_json: bool, binary: bool) -> None:
+def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_json: bool, binary: bool) -> None:
     """Show a model's architecture, exact parameters, FLOPs/token, weights per dtype and KV bytes/token.
 
     MODEL is a preset name (see 'napkin models') or a path to a HuggingFace config.json.
@@ -239,7 +240,7 @@ def model_command(model: str, seq: int, kv_dtype: str, as_json: bool, binary: bo
     from .presets import load_model
     from .summary import summarize_model
 
-    summary = summarize_model(load_model(model), seq, _dtype_bytes(kv_dtype), kv_dtype)
+    summary = summarize_model(load_model(model), seq, _dtype_bytes(kv_dtype), kv_dtype, int4_group_size)
     if as_json:
         _emit_json(summary.to_dict())
         return
@@ -398,10 +399,12 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs sharing weights and KV cache (inference, tensor parallel).")
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type for inference.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
 @_json_option
 @_binary_option
 def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, hbm, optimizer, zero, fsdp, dp, tp, sequence_parallel,
-                   batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, as_json, binary) -> None:
+                   batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, int4_group_size,
+                   as_json, binary) -> None:
     """Estimate GPU memory per GPU: weights, optimizer state, gradients, activations, KV cache.
 
     Example: napkin memory llama-3-70b --train --gpu h100 --zero 3 --dp 64 --batch 1 --seq 8k --recompute full
@@ -424,7 +427,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
         estimate = training_memory(gpu, bare, arch, optimizer, zero, dp, batch, seq, recompute, attention_kernel, tp, sequence_parallel, binary)
     else:
         estimate = inference_memory(
-            gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary, kv_dtype
+            gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary, kv_dtype, int4_group_size
         )
     if as_json:
         _emit_json({"model": arch.name if arch else None, **estimate.to_dict()})
@@ -445,9 +448,10 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
 @click.option("--requests", type=WHOLE, help="Concurrent requests: also report the fewest GPUs that hold them.")
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
+@click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
 @_json_option
 @_binary_option
-def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, as_json, binary) -> None:
+def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, int4_group_size, as_json, binary) -> None:
     """KV-cache bytes per token and per request, and how many requests fit beside the weights.
 
     Example: napkin kv llama-3-70b --context 8k --gpu h100 --gpus 2
@@ -457,7 +461,7 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
 
     arch = load_model(model)
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
-    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary, requests)
+    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary, requests, int4_group_size)
     if as_json:
         _emit_json({"model": arch.name, **capacity.to_dict()})
         return

@@ -10,6 +10,7 @@ from .derivation import Step, num
 from .errors import OptionError
 from .hardware import GPU
 from .memory import (
+    INT4_GROUP_SIZE,
     OPTIMIZERS,
     AttentionKernel,
     Recompute,
@@ -223,6 +224,7 @@ def inference_memory(
     gpus: int = 1,
     binary: bool = False,
     kv_dtype: str = "bf16",
+    int4_group_size: int = INT4_GROUP_SIZE,
 ) -> MemoryEstimate:
     """Return per-GPU inference memory for `requests` concurrent requests of `context` tokens,
     with weights and KV split evenly over `gpus` (tensor parallelism).
@@ -243,8 +245,9 @@ def inference_memory(
     _positive("parameter count", n)
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
 
-    weights = weight_bytes(n, weights_dtype)
-    steps = [Step(f"weights ({weights_dtype})", "N · bytes ÷ GPUs", f"{num(n)} · {weight_bytes(1, weights_dtype):.4g} ÷ {gpus}", fmt(weights / gpus))]
+    weights = weight_bytes(n, weights_dtype, int4_group_size)
+    per_param = weight_bytes(1, weights_dtype, int4_group_size)
+    steps = [Step(f"weights ({weights_dtype})", "N · bytes ÷ GPUs", f"{num(n)} · {per_param:.4g} ÷ {gpus}", fmt(weights / gpus))]
     if arch is not None:
         per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
         kv = per_request * requests
@@ -333,6 +336,7 @@ def kv_capacity(
     kv_dtype_bytes: float = 2,
     binary: bool = False,
     requests: int | None = None,
+    int4_group_size: int = INT4_GROUP_SIZE,
 ) -> KVCapacity:
     """Return KV bytes per token and per request, and the requests that fit beside the weights.
 
@@ -346,7 +350,7 @@ def kv_capacity(
         raise OptionError(f"invalid request count {requests}: must be 1 or more")
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
     params = count_params(arch).total
-    weights = weight_bytes(params, weights_dtype)
+    weights = weight_bytes(params, weights_dtype, int4_group_size)
     per_token = kv_cache_bytes_per_token(arch, kv_dtype_bytes)
     per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
     memory = gpus * gpu.hbm_bytes
@@ -371,7 +375,7 @@ def kv_capacity(
     steps = [
         Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes"),
         Step("KV cache/request", request_formula, request_numbers, fmt(per_request)),
-        Step(f"weights ({weights_dtype})", "N · bytes", f"{num(params)} · {weight_bytes(1, weights_dtype):.4g}", fmt(weights)),
+        Step(f"weights ({weights_dtype})", "N · bytes", f"{num(params)} · {weight_bytes(1, weights_dtype, int4_group_size):.4g}", fmt(weights)),
         Step("free for KV", "GPUs · HBM − weights", f"{gpus} · {num(gpu.hbm_bytes)} − {num(weights)}", fmt(free)),
     ]
     if free < 0:

@@ -29,6 +29,7 @@ class ModelSummary:
     kv_cache_bytes_per_token: float
     kv_dtype: str
     weights_bytes: dict[str, float]
+    int4_group_size: int
     steps: tuple[Step, ...]
 
     def to_dict(self) -> dict[str, object]:
@@ -68,7 +69,7 @@ class ModelSummary:
             "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
             "kv_dtype": self.kv_dtype,
             "weights_bytes": dict(self.weights_bytes),
-            "int4_group_size": INT4_GROUP_SIZE,
+            "int4_group_size": self.int4_group_size,
             "notes": list(arch.notes),
             "derivation": [step.to_dict() for step in self.steps],
         }
@@ -98,7 +99,13 @@ def describe_layers(arch: ModelArch) -> list[str]:
     return [f"{count} × [{key}]" for key, count in groups.items()]
 
 
-def summarize_model(arch: ModelArch, seq: int = 4096, kv_dtype_bytes: float = 2, kv_dtype: str = "bf16") -> ModelSummary:
+def summarize_model(
+    arch: ModelArch,
+    seq: int = 4096,
+    kv_dtype_bytes: float = 2,
+    kv_dtype: str = "bf16",
+    int4_group_size: int = INT4_GROUP_SIZE,
+) -> ModelSummary:
     """Summarise a model: exact parameters, FLOPs per token at `seq`, weights per dtype, KV bytes per token."""
     params = count_params(arch)
     flops = count_flops(arch, seq)
@@ -111,7 +118,7 @@ def summarize_model(arch: ModelArch, seq: int = 4096, kv_dtype_bytes: float = 2,
     head_width = (att.qk_head_dim + att.value_head_dim) / 2
     palm = palm_model_flop_per_token(n_active, arch.num_layers, att.num_heads, head_width, seq)
     kv_per_token = kv_cache_bytes_per_token(arch, kv_dtype_bytes)
-    weights = {dtype: weight_bytes(params.total, dtype) for dtype in WEIGHT_DTYPES}
+    weights = {dtype: weight_bytes(params.total, dtype, int4_group_size) for dtype in WEIGHT_DTYPES}
 
     L, h, V = arch.num_layers, arch.hidden_size, arch.vocab_size
     tables = 1 if arch.tie_word_embeddings else 2
@@ -166,7 +173,10 @@ def summarize_model(arch: ModelArch, seq: int = 4096, kv_dtype_bytes: float = 2,
     kv_note = f" ({sum(1 for x in arch.layers if x.sliding_window)} sliding-window layers stop growing at {', '.join(f'{w:,}' for w in windows)} tokens)" if windows else ""
     steps.append(Step(f"KV cache/token ({kv_dtype}){kv_note}", kv_formula, kv_numbers, f"{kv_per_token:,.0f} bytes"))
     for dtype in WEIGHT_DTYPES:
-        per = "0.5 + 2.5/128 (scale and zero point per group of 128)" if dtype == "int4" else f"{weight_bytes(1, dtype):g}"
+        if dtype == "int4":
+            per = f"(0.5 + 2.5/{int4_group_size}) (16-bit scale and 4-bit zero point per group of {int4_group_size})"
+        else:
+            per = f"{weight_bytes(1, dtype):g}"
         steps.append(Step(f"weights {dtype}", "N · bytes/param", f"{num(params.total)} · {per}", format_bytes(weights[dtype])))
 
     return ModelSummary(
@@ -179,5 +189,6 @@ def summarize_model(arch: ModelArch, seq: int = 4096, kv_dtype_bytes: float = 2,
         kv_cache_bytes_per_token=kv_per_token,
         kv_dtype=kv_dtype,
         weights_bytes=weights,
+        int4_group_size=int4_group_size,
         steps=tuple(steps),
     )
