@@ -115,3 +115,44 @@ def test_hf_supported_types_cover_families() -> None:
     expected = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "qwen3_moe", "gemma2", "gemma3", "deepseek_v3",
                 "deepseek_v2", "phi3", "gpt2", "falcon", "olmo2", "gpt_oss"}
     assert expected <= set(SUPPORTED_MODEL_TYPES)
+
+
+def test_hf_layer_count_capped() -> None:
+    config = _config("meta-llama__Llama-3.1-8B.json") | {"num_hidden_layers": 10**9}
+    with pytest.raises(ConfigError, match="num_hidden_layers"):
+        arch_from_config(config, "x")
+
+
+def test_hf_experts_per_token_above_experts() -> None:
+    config = _config("mistralai__Mixtral-8x7B-v0.1.json") | {"num_experts_per_tok": 9}
+    with pytest.raises(ConfigError, match="only 8 experts"):
+        arch_from_config(config, "x")
+
+
+def test_hf_unknown_layer_type_rejected() -> None:
+    config = _config("google__gemma-3-27b-it.json")
+    config["text_config"]["layer_types"][0] = "chunked_attention"
+    with pytest.raises(ConfigError, match="unsupported layer type 'chunked_attention'"):
+        arch_from_config(config, "x")
+
+
+def test_hf_zero_head_dim_rejected() -> None:
+    config = _config("meta-llama__Llama-3.1-8B.json") | {"head_dim": 0}
+    with pytest.raises(ConfigError, match="head_dim"):
+        arch_from_config(config, "x")
+
+
+def test_hf_huge_integer_literal_rejected() -> None:
+    with pytest.raises(ConfigError, match="4,300 digits"):
+        load_config_text('{"hidden_size": ' + "9" * 5000 + "}", "x")
+
+
+def test_hf_vision_config_must_be_object() -> None:
+    config = _config("google__gemma-3-27b-it.json") | {"vision_config": []}
+    with pytest.raises(ConfigError, match="vision_config"):
+        arch_from_config(config, "x")
+
+
+def test_hf_model_folder_reads_config(tmp_path) -> None:
+    (tmp_path / "config.json").write_text((MODELS / "openai-community__gpt2.json").read_text())
+    assert count_params(load_model(tmp_path)).total == 124_439_808

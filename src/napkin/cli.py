@@ -60,7 +60,7 @@ class _BatchList(click.ParamType):
 
 COUNT = _UnitType("COUNT", units.parse_count, "count")
 TOKENS = _UnitType("TOKENS", units.parse_count, "token count")
-PARAMS = _UnitType("PARAMS", units.parse_count, "parameter count")
+PARAMS = _UnitType("PARAMS", units.parse_param_count, "parameter count")
 LENGTH = _UnitType("TOKENS", units.parse_length, "length")
 LENGTH_OR_ZERO = _UnitType("TOKENS", lambda text, what: units.parse_length(text, what, allow_zero=True), "length")
 FRACTION = _UnitType("FRACTION", units.parse_fraction, "fraction")

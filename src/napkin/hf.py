@@ -19,7 +19,32 @@ from .errors import ConfigError
 __all__ = ["SUPPORTED_MODEL_TYPES", "arch_from_config", "load_config_text"]
 
 _MISSING = object()
-_MAX_CONFIG_INT = 2**40  # far above any real dimension; larger values are rejected as hostile
+
+# Upper bounds on config integers, far above any published model (the largest have about 130
+# layers, hidden sizes near 25,600 and vocabularies near 260,000). A larger value is a broken or
+# hostile file, and rejecting it keeps every estimate fast and finite.
+_MAX_CONFIG_INT = 2**31
+_MAX_BY_KEY = {
+    "num_hidden_layers": 10_000,
+    "n_layer": 10_000,
+    "hidden_size": 2**20,
+    "n_embd": 2**20,
+    "num_attention_heads": 2**16,
+    "n_head": 2**16,
+    "num_key_value_heads": 2**16,
+    "num_kv_heads": 2**16,
+    "n_head_kv": 2**16,
+    "head_dim": 2**16,
+    "intermediate_size": 2**24,
+    "moe_intermediate_size": 2**24,
+    "ffn_hidden_size": 2**24,
+    "n_inner": 2**24,
+    "vocab_size": 2**24,
+    "num_local_experts": 2**16,
+    "num_experts": 2**16,
+    "n_routed_experts": 2**16,
+}
+_LAYER_TYPES = {"full_attention": False, "sliding_attention": True}
 
 
 def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
@@ -52,6 +77,11 @@ def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
         ) from None
     except RecursionError:
         raise ConfigError(f"{source}: JSON nested too deeply to be a model config") from None
+    except ConfigError:
+        raise
+    except ValueError as error:
+        # Python rejects integer literals of more than 4,300 digits with a ValueError.
+        raise ConfigError(f"{source}: a number in the file has more than 4,300 digits; no model config has such numbers") from None
     if not isinstance(data, dict):
         raise ConfigError(f"{source}: expected a JSON object at the top level, got {type(data).__name__}")
     return data
@@ -81,16 +111,21 @@ class _Reader:
             )
         return default
 
+    def _present(self, keys: tuple[str, ...]) -> str | None:
+        return next((key for key in keys if self.config.get(key) is not None), None)
+
     def int(self, *keys: str, default: Any = _MISSING, minimum: int = 1) -> int:
-        value = self.get(*keys, default=default)
-        if value is default and default is not _MISSING:
-            return value
+        key = self._present(keys)
+        if key is None and default is not _MISSING:
+            return default
+        value = self.get(*keys)
         if isinstance(value, float) and value.is_integer() and math.isfinite(value):
             value = int(value)
         if isinstance(value, bool) or not isinstance(value, int):
-            raise self._fail(keys[0], "an integer", value)
-        if value < minimum or value > _MAX_CONFIG_INT:
-            raise self._fail(keys[0], f"an integer from {minimum} to {_MAX_CONFIG_INT}", value)
+            raise self._fail(key or keys[0], "an integer", value)
+        maximum = _MAX_BY_KEY.get(key or keys[0], _MAX_CONFIG_INT)
+        if value < minimum or value > maximum:
+            raise self._fail(key or keys[0], f"an integer from {minimum:,} to {maximum:,}", value)
         return value
 
     def optional_int(self, *keys: str, minimum: int = 1) -> int | None:
@@ -115,6 +150,12 @@ class _Reader:
             return None
         if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
             raise self._fail("layer_types", "a list of strings", value)
+        unknown = sorted({v for v in value if v not in _LAYER_TYPES})
+        if unknown:
+            raise ConfigError(
+                f"{self.source}: unsupported layer type {unknown[0]!r} in 'layer_types'; "
+                f"supported: {', '.join(_LAYER_TYPES)}"
+            )
         if len(value) != num_layers:
             raise ConfigError(
                 f"{self.source}: 'layer_types' has {len(value)} entries but num_hidden_layers is {num_layers}; "
@@ -129,7 +170,7 @@ def _windows_from_layer_types(
     """Return each layer's sliding window: from ``layer_types`` if present, else from `fallback(i)`."""
     types = reader.layer_types(num_layers)
     if types is not None:
-        sliding = [t == "sliding_attention" for t in types]
+        sliding = [_LAYER_TYPES[t] for t in types]
     else:
         sliding = [fallback(i) for i in range(num_layers)]
     if any(sliding) and window is None:
@@ -206,10 +247,22 @@ def _qwen_windows(r: _Reader, num_layers: int) -> list[int | None]:
     return _windows_from_layer_types(r, num_layers, window, lambda i: window is not None and i >= first)
 
 
+def _experts_per_token(r: _Reader, experts: int, *keys: str) -> int:
+    """Return the experts each token is routed to, which must not exceed the experts there are."""
+    per_token = r.int(*keys)
+    if per_token > experts:
+        raise ConfigError(
+            f"{r.source}: {keys[0]!r} is {per_token} but the model has only {experts} experts; "
+            "fix one of them in config.json"
+        )
+    return per_token
+
+
 def _mixtral_moe(r: _Reader, i: int) -> MoE:
+    experts = r.int("num_local_experts")
     return MoE(
-        num_experts=r.int("num_local_experts"),
-        experts_per_token=r.int("num_experts_per_tok"),
+        num_experts=experts,
+        experts_per_token=_experts_per_token(r, experts, "num_experts_per_tok"),
         expert=DenseMLP(r.int("intermediate_size")),
     )
 
@@ -221,7 +274,7 @@ def _qwen3_moe_layer(r: _Reader, i: int) -> MoE | None:
         return None
     return MoE(
         num_experts=experts,
-        experts_per_token=r.int("num_experts_per_tok"),
+        experts_per_token=_experts_per_token(r, experts, "num_experts_per_tok"),
         expert=DenseMLP(r.int("moe_intermediate_size")),
     )
 
@@ -366,7 +419,8 @@ def _parse_deepseek(r: _Reader) -> dict[str, Any]:
     layers = []
     for i in range(num_layers):
         if routed and i >= first_dense and i % frequency == 0:
-            mlp: DenseMLP | MoE = MoE(routed, r.int("num_experts_per_tok"), DenseMLP(expert_size), shared, router_bias)
+            per_token = _experts_per_token(r, routed, "num_experts_per_tok")
+            mlp: DenseMLP | MoE = MoE(routed, per_token, DenseMLP(expert_size), shared, router_bias)
         else:
             mlp = dense
         layers.append(Layer(attention, mlp, norms=2))
@@ -387,9 +441,10 @@ def _parse_gpt_oss(r: _Reader) -> dict[str, Any]:
     hidden = r.int("hidden_size")
     attention = _mha(r, hidden, qkv_bias=r.bool("attention_bias", default=True),
                      out_bias=r.bool("attention_bias", default=True), sinks=True)
+    experts = r.int("num_local_experts")
     moe = MoE(
-        num_experts=r.int("num_local_experts"),
-        experts_per_token=r.int("num_experts_per_tok", "experts_per_token"),
+        num_experts=experts,
+        experts_per_token=_experts_per_token(r, experts, "num_experts_per_tok", "experts_per_token"),
         expert=DenseMLP(r.int("intermediate_size"), gated=True, bias=True),
         router_bias=True,
     )
@@ -474,6 +529,8 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str | None = 
         if not isinstance(text, Mapping):
             raise ConfigError(f"{source}: 'text_config' must be a JSON object")
         vision = config.get("vision_config")
+        if vision is not None and not isinstance(vision, Mapping):
+            raise ConfigError(f"{source}: 'vision_config' must be a JSON object")
         if isinstance(vision, Mapping):
             hidden = _Reader(text, source, "gemma3_text").int("hidden_size")
             vision_params, projector_params = _siglip_params(vision, hidden, source)

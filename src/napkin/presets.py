@@ -97,8 +97,13 @@ def _looks_like_path(spec: str) -> bool:
     return spec.endswith(".json") or "/" in spec or "\\" in spec or os.path.isdir(spec)
 
 
-def load_model(spec: str) -> ModelArch:
-    """Load a model from a preset name or a path to a HuggingFace config.json."""
+def load_model(spec: str | os.PathLike[str]) -> ModelArch:
+    """Load a model from a preset name, a path to a HuggingFace config.json, or a model folder
+    that contains one."""
+    if isinstance(spec, os.PathLike):
+        return _load_config_file(os.fspath(spec))
+    if not isinstance(spec, str):
+        raise TypeError(f"load_model() takes a preset name or a path, not {type(spec).__name__}")
     if _looks_like_path(spec):
         return _load_config_file(spec)
     preset = resolve_preset(spec)
@@ -107,9 +112,14 @@ def load_model(spec: str) -> ModelArch:
 
 def _load_config_file(spec: str) -> ModelArch:
     if os.path.isdir(spec):
-        raise ConfigError(f"{spec!r} is a directory; give the path of its config.json")
-    if not os.path.isfile(spec):
+        inside = os.path.join(spec, "config.json")
+        if not os.path.isfile(inside):
+            raise ConfigError(f"folder {spec!r} has no config.json; give the path of the model's config.json")
+        spec = inside
+    if not os.path.exists(spec):
         raise ConfigError(f"config file {spec!r} not found; give a path to a config.json or a preset name")
+    if not os.path.isfile(spec):
+        raise ConfigError(f"{spec!r} is not a regular file; give the path of a config.json")
     size = os.path.getsize(spec)
     if size > _MAX_CONFIG_BYTES:
         raise ConfigError(

@@ -34,6 +34,7 @@ __all__ = [
     "parse_fraction",
     "parse_integer",
     "parse_length",
+    "parse_param_count",
     "parse_price",
 ]
 
@@ -122,6 +123,16 @@ def parse_count(text: str | float, what: str = "count", allow_zero: bool = False
     return _check_finite(number * _DECIMAL_SUFFIXES[suffix], str(text), what, allow_zero)
 
 
+def parse_param_count(text: str | float, what: str = "parameter count") -> float:
+    """Parse a model size such as ``70B`` or ``7.5e9``; a bare number below 10^6 is rejected as a
+    likely missing suffix (``70`` for 70B)."""
+    value = parse_count(text, what)
+    if isinstance(text, str) and _NUMBER_WITH_SUFFIX.match(text) and not _NUMBER_WITH_SUFFIX.match(text).group(2):
+        if value < 1e6:
+            raise UnitError(f"invalid {what} {text!r}: {value:g} parameters is no model; add a suffix, e.g. {text.strip()}B")
+    return value
+
+
 def parse_integer(text: str | int, what: str = "count", allow_zero: bool = False) -> int:
     """Parse a whole-number count with a decimal suffix (``4M`` → 4,000,000)."""
     value = parse_count(text, what, allow_zero)
@@ -148,6 +159,7 @@ def parse_length(text: str | int, what: str = "sequence length", allow_zero: boo
 def parse_bytes(text: str, what: str = "memory size") -> float:
     """Parse a size with a unit: ``80GB`` → 8e10 bytes, ``141GiB`` → 141·2^30 bytes."""
     number, unit = _split(str(text), what, "80GB or 141GiB")
+    _check_finite(number, str(text), what, allow_zero=False)
     key = unit.lower()
     if key == "":
         raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {text}GB (10^9 bytes) or {text}GiB (2^30 bytes)")
@@ -170,13 +182,17 @@ def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
     """
     raw = str(text).strip()
     _reject_non_finite(raw, what)
-    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*?)\s*(?:/\s*s|ps)?\s*$", raw)
+    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*?)\s*(/\s*s|ps)?\s*$", raw)
     if not match:
         raise UnitError(f"invalid {what} {raw!r}: expected a rate such as 3.35TB/s or 400Gb/s")
     number = _to_float(match.group(1), raw, what)
+    _check_finite(number, raw, what, allow_zero=False)
     unit = match.group(2)
     if unit == "":
         raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {raw}TB/s or {raw}GB/s")
+    if match.group(3) is None:
+        # "3.35GB" is a size; taking it as a rate would hide swapped --hbm and --bandwidth values.
+        raise UnitError(f"invalid {what} {raw!r}: a bandwidth is a rate; write {raw}/s")
     if unit in _BIT_UNITS:
         value = number * _BIT_UNITS[unit] / 8
     elif unit in _AMBIGUOUS_BIT_UNITS:
@@ -205,7 +221,11 @@ def parse_flop_rate(text: str, what: str = "peak FLOP/s") -> float:
     prefix = match.group(2)
     if prefix == "" and match.group(3) is None:
         # A bare 990 would be read as 990 FLOP/s, so require a prefix or the unit.
-        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {raw}T for TFLOP/s or {raw} FLOP/s")
+        if number >= 1e9:
+            hint = f"write {number / 1e12:g}T for {number / 1e12:g} TFLOP/s, or {raw} FLOP/s"
+        else:
+            hint = f"add a unit, e.g. {raw}T for {raw} TFLOP/s"
+        raise UnitError(f"invalid {what} {raw!r}: {hint}")
     scale = {"": 1.0, "k": 1e3, "m": 1e6, "g": 1e9, "t": 1e12, "p": 1e15}[prefix.lower()]
     return _check_finite(number * scale, raw, what, allow_zero=False)
 
