@@ -291,6 +291,25 @@ BAD_OPTIONS = {
     "roofline-batch-empty-entry": ([*ROOFLINE, "--batch", "1,,8"], ["--batch", "'1,,8'"]),
     "roofline-batch-not-a-number": ([*ROOFLINE, "--batch", "1,x"], ["--batch", "'x'", "'1,x'"]),
     "serve-cost-no-price": (["serve-cost", "--tokens-per-s", "2500"], ["--price", "--gpu"]),
+    "memory-infer-with-tp": ([*MEMORY_INFER, "--tp", "8"], ["--tp", "--train", "--gpus"]),
+    "memory-infer-with-optimizer": ([*MEMORY_INFER, "--optimizer", "sgd"], ["--optimizer", "--train"]),
+    "memory-train-with-requests": ([*MEMORY_TRAIN, "--requests", "8"], ["--requests", "--infer"]),
+    "memory-train-with-dtype": ([*MEMORY_TRAIN, "--dtype", "int4"], ["--dtype", "--infer"]),
+    "memory-params-with-context": (
+        ["memory", "--params", "7B", "--infer", "--gpu", "h100", "--context", "128k"],
+        ["KV cache", "architecture"],
+    ),
+    "memory-context-beyond-positions": (
+        ["memory", "gpt2", "--infer", "--gpu", "h100", "--context", "4k"],
+        ["4,096", "1,024", "--allow-long-context"],
+    ),
+    "kv-context-beyond-positions": (["kv", "gpt2", "--context", "1M", "--gpu", "h100"], ["1,024", "--allow-long-context"]),
+    "kv-gpus-without-gpu": (["kv", "gpt2", "--context", "1k", "--gpus", "2"], ["--gpus", "--gpu NAME"]),
+    "kv-gpus-not-dividing-heads": (["kv", "llama-3-70b", "--context", "8k", "--gpu", "h100", "--gpus", "3"], ["--gpus 3", "such as 4"]),
+    "roofline-context-without-model": (["roofline", "--gpu", "h100", "--context", "4k"], ["--context", "--model"]),
+    "roofline-too-many-batches": ([*ROOFLINE, "--batch", ",".join(["1"] * 65)], ["65", "at most 64"]),
+    "train-bandwidth-is-a-size": ([*TRAIN, "--peak", "990T", "--bandwidth", "3.35GB", "--hbm", "80GB"], ["'3.35GB'", "3.35GB/s"]),
+    "train-params-without-suffix": (["train", "--params", "70", "--tokens", "1T", "--gpu", "h100"], ["'70'", "70B"]),
 }
 
 
@@ -376,3 +395,21 @@ def test_process_bad_input(args: list[str]) -> None:
 
 def test_process_good_command() -> None:
     assert_success(run_process(["train", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--json"]))
+
+
+def test_memory_zero_with_dp_one_accepted(capsys: pytest.CaptureFixture[str]) -> None:
+    # ZeRO paper, Table 1, first row: 7.5B on one data-parallel rank holds all 120 GB of model states.
+    result = run_cli(capsys, ["memory", "--params", "7.5B", "--train", "--gpu", "a100-80gb", "--zero", "1", "--dp", "1", "--json"])
+    assert result.code == 0
+    assert json.loads(result.stdout)["total_bytes"] == 120e9
+
+
+def test_kv_without_gpu_prints_sizes(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, ["kv", "llama-3-70b", "--context", "8k", "--json"])
+    assert result.code == 0
+    assert json.loads(result.stdout)["kv_cache_bytes_per_request"] == 327_680 * 8192
+
+
+def test_kv_long_context_allowed_with_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, ["kv", "gpt2", "--context", "4k", "--gpu", "h100", "--allow-long-context"])
+    assert result.code == 0

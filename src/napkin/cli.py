@@ -40,6 +40,9 @@ class _UnitType(click.ParamType):
             self.fail(str(error), param, ctx)
 
 
+_MAX_BATCHES = 64
+
+
 class _BatchList(click.ParamType):
     """A comma-separated list of whole-number batch sizes, such as ``1,8,64``."""
 
@@ -50,6 +53,8 @@ class _BatchList(click.ParamType):
             return value
         fix = "give whole numbers separated by commas, e.g. 1,8,64"
         parts = value.split(",")
+        if len(parts) > _MAX_BATCHES:
+            self.fail(f"{len(parts):,} batch sizes given; give at most {_MAX_BATCHES}", param, ctx)
         if any(part.strip() == "" for part in parts):
             self.fail(f"invalid batch size list {value!r}: empty entry; {fix}", param, ctx)
         try:
@@ -134,14 +139,29 @@ def _load_model(spec: str | None, params: float | None, required_arch: str | Non
     raise OptionError("missing model: name a preset (run 'napkin models'), a config.json path, or give --params such as 70B")
 
 
+def _given(*names: str) -> list[str]:
+    """Return the options among `names` (parameter names) that the user typed on the command line."""
+    context = click.get_current_context()
+    given = []
+    for name in names:
+        if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
+            param = next(p for p in context.command.params if p.name == name)
+            given.append(param.opts[0])
+    return given
+
+
+def _check_context(arch: Any, context: int, allow_long_context: bool) -> None:
+    """Reject a context longer than the model's positions unless the user allows it."""
+    limit = getattr(arch, "max_position_embeddings", None)
+    if limit and context > limit and not allow_long_context:
+        raise OptionError(
+            f"context {context:,} is longer than {arch.name}'s maximum of {limit:,} positions; "
+            "shorten --context, or pass --allow-long-context to estimate it anyway"
+        )
+
+
 def _emit_json(payload: dict[str, Any] | list[Any]) -> None:
     sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
-
-
-def _dtype_bytes(dtype: str) -> float:
-    from .memory import DTYPE_BYTES
-
-    return DTYPE_BYTES[dtype]
 
 
 # --- the command group -------------------------------------------------------------------------
@@ -168,6 +188,9 @@ class NapkinGroup(click.Group):
             _fail(str(error), _command_path(args))
         except (BrokenPipeError, KeyboardInterrupt):
             sys.exit(1)
+        except OSError as error:
+            # Writing the output failed, e.g. to a full disk; nothing in the input can fix that.
+            _fail(f"cannot write the output: {error.strerror or error}", _command_path(args), status=1)
         except RecursionError:
             _fail("input nested too deeply to process", _command_path(args))
         sys.exit(result if isinstance(result, int) else 0)
@@ -240,7 +263,7 @@ def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_
     from .presets import load_model
     from .summary import summarize_model
 
-    summary = summarize_model(load_model(model), seq, _dtype_bytes(kv_dtype), kv_dtype, int4_group_size)
+    summary = summarize_model(load_model(model), seq, kv_dtype=kv_dtype, int4_group_size=int4_group_size)
     if as_json:
         _emit_json(summary.to_dict())
         return
@@ -400,11 +423,12 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type for inference.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
+@click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @_json_option
 @_binary_option
 def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, hbm, optimizer, zero, fsdp, dp, tp, sequence_parallel,
                    batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, int4_group_size,
-                   as_json, binary) -> None:
+                   allow_long_context, as_json, binary) -> None:
     """Estimate GPU memory per GPU: weights, optimizer state, gradients, activations, KV cache.
 
     Example: napkin memory llama-3-70b --train --gpu h100 --zero 3 --dp 64 --batch 1 --seq 8k --recompute full
@@ -415,19 +439,36 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
         raise OptionError("--train and --infer contradict each other: choose one")
     if mode != "train" and not mode_infer:
         raise OptionError("choose --train or --infer")
+    training_only = _given("optimizer", "zero", "fsdp", "dp", "tp", "sequence_parallel", "batch", "seq", "recompute", "attention_kernel")
+    inference_only = _given("context", "requests", "gpus", "weights_dtype", "kv_dtype", "int4_group_size", "allow_long_context")
+    if mode == "train" and inference_only:
+        raise OptionError(f"{', '.join(inference_only)} apply to --infer, not --train: drop them (--tp and --dp split training)")
+    if mode_infer and training_only:
+        hint = " (use --gpus to split the weights over GPUs)" if "--tp" in training_only else ""
+        raise OptionError(f"{', '.join(training_only)} apply to --train, not --infer: drop them{hint}")
     if fsdp:
         if zero not in (0, 3):
             raise OptionError(f"--fsdp shards like ZeRO stage 3 and contradicts --zero {zero}: drop one of them")
         zero = 3
+    if zero and not _given("dp"):
+        raise OptionError(f"ZeRO stage {zero} shards over data-parallel ranks: add --dp N")
     if sequence_parallel and tp < 2:
         raise OptionError("--sp needs tensor parallelism: add --tp N with N ≥ 2")
     arch, bare = _load_model(model, params)
+    if arch is None and _given("context", "requests", "kv_dtype"):
+        raise OptionError("the KV cache needs an architecture: name a model or a config.json instead of --params")
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
     if mode == "train":
-        estimate = training_memory(gpu, bare, arch, optimizer, zero, dp, batch, seq, recompute, attention_kernel, tp, sequence_parallel, binary)
+        estimate = training_memory(
+            gpu, params=bare, arch=arch, optimizer=optimizer, zero_stage=zero, dp=dp, micro_batch=batch, seq=seq,
+            recompute=recompute, attention_kernel=attention_kernel, tp=tp, sequence_parallel=sequence_parallel, binary=binary,
+        )
     else:
+        if arch is not None:
+            _check_context(arch, context, allow_long_context)
         estimate = inference_memory(
-            gpu, bare, arch, context, requests, weights_dtype, _dtype_bytes(kv_dtype), gpus, binary, kv_dtype, int4_group_size
+            gpu, params=bare, arch=arch, context=context, requests=requests, weights_dtype=weights_dtype, kv_dtype=kv_dtype,
+            gpus=gpus, int4_group_size=int4_group_size, binary=binary,
         )
     if as_json:
         _emit_json({"model": arch.name if arch else None, **estimate.to_dict()})
@@ -443,16 +484,18 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
 @main.command("kv", short_help="KV-cache bytes, and the requests that fit beside the weights.")
 @click.argument("model")
 @click.option("--context", type=LENGTH, required=True, help="Context per request in tokens (8k = 8,192).")
-@_gpu_options(required=True)
+@_gpu_options(required=False)
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs holding one copy of the weights.")
 @click.option("--requests", type=WHOLE, help="Concurrent requests: also report the fewest GPUs that hold them.")
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
+@click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @_json_option
 @_binary_option
-def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, int4_group_size, as_json, binary) -> None:
-    """KV-cache bytes per token and per request, and how many requests fit beside the weights.
+def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, int4_group_size,
+               allow_long_context, as_json, binary) -> None:
+    """KV-cache bytes per token and per request, and, with --gpu, how many requests fit beside the weights.
 
     Example: napkin kv llama-3-70b --context 8k --gpu h100 --gpus 2
     """
@@ -460,14 +503,48 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
     from .presets import load_model
 
     arch = load_model(model)
-    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
-    capacity = kv_capacity(arch, gpu, context, gpus, weights_dtype, kv_dtype, _dtype_bytes(kv_dtype), binary, requests, int4_group_size)
+    _check_context(arch, context, allow_long_context)
+    gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm, required=False)
+    if gpu is None:
+        needs_gpu = _given("gpus", "requests", "weights_dtype", "int4_group_size")
+        if needs_gpu:
+            raise OptionError(f"{', '.join(needs_gpu)} need a GPU: add --gpu NAME (run 'napkin gpus' to list them)")
+        _kv_sizes_only(arch, context, kv_dtype, as_json, binary)
+        return
+    capacity = kv_capacity(
+        arch, gpu, context, gpus=gpus, weights_dtype=weights_dtype, kv_dtype=kv_dtype, requests=requests,
+        int4_group_size=int4_group_size, binary=binary,
+    )
     if as_json:
         _emit_json({"model": arch.name, **capacity.to_dict()})
         return
     from .render import render_kv
 
     render_kv(capacity, arch.name, binary)
+
+
+def _kv_sizes_only(arch: Any, context: int, kv_dtype: str, as_json: bool, binary: bool) -> None:
+    from .memory import DTYPE_BYTES, kv_cache_bytes, kv_cache_bytes_per_token
+
+    per_token = kv_cache_bytes_per_token(arch, DTYPE_BYTES[kv_dtype])
+    per_request = kv_cache_bytes(arch, context, DTYPE_BYTES[kv_dtype])
+    if as_json:
+        _emit_json(
+            {
+                "model": arch.name,
+                "context": context,
+                "kv_dtype": kv_dtype,
+                "kv_cache_bytes_per_token": per_token,
+                "kv_cache_bytes_per_request": per_request,
+            }
+        )
+        return
+    sys.stdout.write(
+        f"KV cache: {arch.name}, context {context:,} ({kv_dtype})\n"
+        f"  KV per token (before any window cap)   {per_token:,.0f} bytes\n"
+        f"  KV per request                         {units.format_bytes(per_request, binary)}\n"
+        "Add --gpu NAME for the requests that fit beside the weights.\n"
+    )
 
 
 # --- napkin roofline -----------------------------------------------------------------------------
@@ -488,6 +565,9 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
     from .roofline import analyze_roofline
 
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
+    needs_model = _given("batches", "context", "prompt")
+    if not model and needs_model:
+        raise OptionError(f"{', '.join(needs_model)} place a model on the roofline: add --model NAME")
     arch = None
     if model:
         from .presets import load_model

@@ -34,7 +34,8 @@ def num(value: float) -> str:
     if float(value).is_integer() and abs(value) < 1e6:
         return f"{int(value):,}"
     if 1e-3 <= abs(value) < 1e6:
-        return f"{value:.4g}"
+        text = f"{value:,.{max(0, 3 - math.floor(math.log10(abs(value))))}f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     text = f"{value:.3g}"
     if "e" not in text:
         return text

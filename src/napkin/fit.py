@@ -10,6 +10,7 @@ from .derivation import Step, num
 from .errors import OptionError
 from .hardware import GPU
 from .memory import (
+    DTYPE_BYTES,
     INT4_GROUP_SIZE,
     OPTIMIZERS,
     AttentionKernel,
@@ -27,7 +28,14 @@ from .memory import (
 from .params import count_params
 from .units import format_bytes
 
-__all__ = ["KVCapacity", "MemoryEstimate", "inference_memory", "kv_capacity", "training_memory"]
+__all__ = [
+    "KVCapacity",
+    "MemoryEstimate",
+    "inference_memory",
+    "kv_capacity",
+    "tensor_parallel_size",
+    "training_memory",
+]
 
 
 @dataclass(frozen=True)
@@ -49,6 +57,7 @@ class MemoryEstimate:
     min_gpus: int | None
     steps: tuple[Step, ...]
     settings: dict[str, object] = field(default_factory=dict)
+    min_gpus_tensor_parallel: int | None = None
 
     @property
     def total_bytes(self) -> float:
@@ -74,8 +83,27 @@ class MemoryEstimate:
             "total_bytes": self.total_bytes,
             "fits": self.fits,
             "min_gpus": self.min_gpus,
+            "min_gpus_tensor_parallel": self.min_gpus_tensor_parallel,
             "derivation": [step.to_dict() for step in self.steps],
         }
+
+
+_RECOMPUTE_LABELS = {"none": "no recomputation", "selective": "selective recomputation", "full": "full recomputation"}
+
+
+def tensor_parallel_size(heads: int, at_least: int) -> int:
+    """Return the smallest divisor of `heads` that is at least `at_least` (or `at_least` itself
+    when no divisor is that large), the fewest GPUs that tensor parallelism can split the heads over."""
+    for size in range(max(1, at_least), heads + 1):
+        if heads % size == 0:
+            return size
+    return at_least
+
+
+def _kv_dtype_bytes(kv_dtype: str) -> float:
+    if kv_dtype not in DTYPE_BYTES or kv_dtype == "int4":
+        raise OptionError(f"unknown KV-cache type {kv_dtype!r}: use bf16, fp16, fp8, int8 or fp32")
+    return DTYPE_BYTES[kv_dtype]
 
 
 def _positive(label: str, value: float) -> None:
@@ -85,6 +113,7 @@ def _positive(label: str, value: float) -> None:
 
 def training_memory(
     gpu: GPU,
+    *,
     params: float | None = None,
     arch: ModelArch | None = None,
     optimizer: str = "adam",
@@ -103,15 +132,14 @@ def training_memory(
     (needs `arch`).
 
     `min_gpus` is the fewest GPUs that hold the state fully sharded beside one micro-batch of
-    activations each, or None when the activations alone exceed a GPU. Leaves out the CUDA
-    context, allocator fragmentation and communication buffers (together often a few GB per GPU).
+    activations each, rounded up to a multiple of `tp`, or None when the activations alone
+    exceed a GPU. Leaves out the CUDA context, allocator fragmentation and communication buffers
+    (together often a few GB per GPU).
     """
     if arch is None and params is None:
         raise OptionError("no model given: pass a model name, a config.json or --params")
     n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
     _positive("parameter count", n)
-    if zero_stage and dp < 2:
-        raise OptionError(f"ZeRO stage {zero_stage} needs a data-parallel size: add --dp N with N ≥ 2")
     if tp < 1:
         raise OptionError(f"invalid tensor-parallel size {tp}: must be 1 or more")
     if arch is not None and arch.attention.num_heads % tp:
@@ -151,7 +179,7 @@ def training_memory(
         )
         steps.append(
             Step(
-                f"activations ({recompute} recompute, {attention_kernel} attention)",
+                f"activations ({_RECOMPUTE_LABELS[recompute]}, {attention_kernel} attention)",
                 "Σ_layers per-block bytes + output logits (fp32) + recompute peak",
                 f"{arch.num_layers} · ~{num(layer.total)} + {num(parts['output'])} + {num(parts['recompute_peak'])}",
                 fmt(activations),
@@ -178,15 +206,13 @@ def training_memory(
             )
         )
     else:
-        fewest = min_gpus(full_state, room)
-        steps.append(
-            Step(
-                "fewest GPUs",
-                "⌈unsharded state ÷ (HBM − activations)⌉" if activations else "⌈unsharded state ÷ HBM⌉",
-                f"⌈{num(full_state)} ÷ {num(room)}⌉",
-                f"{fewest:,} × {gpu.name}",
-            )
-        )
+        fewest = math.ceil(min_gpus(full_state, room) / tp) * tp
+        formula = "⌈unsharded state ÷ (HBM − activations)⌉" if activations else "⌈unsharded state ÷ HBM⌉"
+        numbers = f"⌈{num(full_state)} ÷ {num(room)}⌉"
+        if tp > 1:
+            formula += ", rounded up to a multiple of tp"
+            numbers += f", multiple of {tp}"
+        steps.append(Step("fewest GPUs", formula, numbers, f"{fewest:,} × {gpu.name}"))
     settings = {
         "params": n,
         "optimizer": optimizer,
@@ -215,16 +241,16 @@ def training_memory(
 
 def inference_memory(
     gpu: GPU,
+    *,
     params: float | None = None,
     arch: ModelArch | None = None,
     context: int = 4096,
     requests: int = 1,
     weights_dtype: str = "bf16",
-    kv_dtype_bytes: float = 2,
-    gpus: int = 1,
-    binary: bool = False,
     kv_dtype: str = "bf16",
+    gpus: int = 1,
     int4_group_size: int = INT4_GROUP_SIZE,
+    binary: bool = False,
 ) -> MemoryEstimate:
     """Return per-GPU inference memory for `requests` concurrent requests of `context` tokens,
     with weights and KV split evenly over `gpus` (tensor parallelism).
@@ -237,10 +263,14 @@ def inference_memory(
     if gpus < 1 or requests < 1:
         raise OptionError(f"invalid count: --gpus {gpus} and --requests {requests} must be 1 or more")
     if arch is not None and gpus > 1 and arch.attention.num_heads % gpus:
+        heads = arch.attention.num_heads
         raise OptionError(
-            f"--gpus {gpus} cannot split the {arch.attention.num_heads} attention heads of {arch.name} "
-            "evenly (tensor parallelism): use a divisor of the head count"
+            f"--gpus {gpus} cannot split the {heads} attention heads of {arch.name} evenly (tensor "
+            f"parallelism): use a divisor of {heads} such as {tensor_parallel_size(heads, gpus)}"
         )
+    kv_dtype_bytes = _kv_dtype_bytes(kv_dtype)
+    if context < 1:
+        raise OptionError(f"invalid context {context}: must be 1 token or more")
     n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
     _positive("parameter count", n)
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
@@ -266,6 +296,17 @@ def inference_memory(
         Step("total per GPU", "weights + KV cache + activations", "", fmt(total / gpus)),
         Step("fewest GPUs", "⌈(weights + KV + activations) ÷ HBM⌉", f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉", f"{fewest:,} × {gpu.name}"),
     ]
+    tensor_parallel = None
+    if arch is not None:
+        tensor_parallel = tensor_parallel_size(arch.attention.num_heads, fewest)
+        steps.append(
+            Step(
+                "fewest GPUs for tensor parallelism",
+                "smallest divisor of the attention heads ≥ fewest GPUs",
+                f"{arch.attention.num_heads} heads, ≥ {fewest}",
+                f"{tensor_parallel:,} × {gpu.name}",
+            )
+        )
     settings = {
         "params": n,
         "context": context,
@@ -285,6 +326,7 @@ def inference_memory(
         min_gpus=fewest,
         steps=tuple(steps),
         settings=settings,
+        min_gpus_tensor_parallel=tensor_parallel,
     )
 
 
@@ -330,13 +372,13 @@ def kv_capacity(
     arch: ModelArch,
     gpu: GPU,
     context: int,
+    *,
     gpus: int = 1,
     weights_dtype: str = "bf16",
     kv_dtype: str = "bf16",
-    kv_dtype_bytes: float = 2,
-    binary: bool = False,
     requests: int | None = None,
     int4_group_size: int = INT4_GROUP_SIZE,
+    binary: bool = False,
 ) -> KVCapacity:
     """Return KV bytes per token and per request, and the requests that fit beside the weights.
 
@@ -348,6 +390,15 @@ def kv_capacity(
         raise OptionError(f"invalid GPU count {gpus}: must be 1 or more")
     if requests is not None and requests < 1:
         raise OptionError(f"invalid request count {requests}: must be 1 or more")
+    if context < 1:
+        raise OptionError(f"invalid context {context}: must be 1 token or more")
+    if gpus > 1 and arch.attention.num_heads % gpus:
+        heads = arch.attention.num_heads
+        raise OptionError(
+            f"--gpus {gpus} cannot split the {heads} attention heads of {arch.name} evenly (tensor "
+            f"parallelism): use a divisor of {heads} such as {tensor_parallel_size(heads, gpus)}"
+        )
+    kv_dtype_bytes = _kv_dtype_bytes(kv_dtype)
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
     params = count_params(arch).total
     weights = weight_bytes(params, weights_dtype, int4_group_size)
@@ -384,11 +435,11 @@ def kv_capacity(
         steps.append(Step("max requests", "⌊free ÷ KV/request⌋", f"⌊{num(free)} ÷ {num(per_request)}⌋", f"{fitting:,}"))
     needed = None
     if requests is not None:
-        needed = min_gpus(weights + requests * per_request, gpu.hbm_bytes)
+        needed = tensor_parallel_size(att.num_heads, min_gpus(weights + requests * per_request, gpu.hbm_bytes))
         steps.append(
             Step(
                 f"GPUs for {requests:,} requests",
-                "⌈(weights + requests · KV/request) ÷ HBM⌉",
+                "⌈(weights + requests · KV/request) ÷ HBM⌉, up to a divisor of the heads",
                 f"⌈({num(weights)} + {requests:,} · {num(per_request)}) ÷ {num(gpu.hbm_bytes)}⌉",
                 f"{needed:,} × {gpu.name}",
             )

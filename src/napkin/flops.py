@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .arch import Attention, DenseMLP, Layer, ModelArch, MoE
+from .errors import OptionError
 
 __all__ = [
     "FlopCount",
@@ -95,6 +96,8 @@ def _attention_flop_per_token(layer: Layer, keys: float) -> float:
 
 def count_flops(arch: ModelArch, seq: int) -> FlopCount:
     """Count forward FLOPs per token at sequence length `seq`, with full and causal attention."""
+    if not seq >= 1:
+        raise OptionError(f"invalid sequence length {seq!r}: must be 1 token or more")
     matmul = 2.0 * matmul_params_per_token(arch)
     full = sum(_attention_flop_per_token(layer, float(seq)) for layer in arch.layers)
     causal = sum(

@@ -188,6 +188,8 @@ def activation_bytes_per_layer(
     normalised tensor (about +4·s·b·h bytes per norm), and GPT-2's tanh-GELU keeps several
     f-wide intermediates.
     """
+    if seq < 1 or micro_batch < 1 or tp < 1:
+        raise OptionError(f"invalid sequence {seq}, micro-batch {micro_batch} or tp {tp}: each must be 1 or more")
     s, b, h, t = seq, micro_batch, hidden_size, tp
     sb = s * b
     att = layer.attention
@@ -305,6 +307,8 @@ def cached_tokens(context: int, window: int | None) -> int:
 
 def kv_cache_bytes(arch: ModelArch, context: int, dtype_bytes: float = 2) -> float:
     """Return the KV bytes of one request of `context` tokens; sliding-window layers keep at most w − 1."""
+    if not context >= 0:
+        raise OptionError(f"invalid context {context!r}: must be 0 tokens or more")
     return sum(
         kv_cache_bytes_per_token_per_layer(layer, dtype_bytes) * cached_tokens(context, layer.sliding_window)
         for layer in arch.layers

@@ -34,8 +34,8 @@ def _figures(title: str, rows: Iterable[tuple[str, str]]) -> None:
     if title:
         _console.print(f"[bold]{title}[/bold]")
     table = Table(show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="bold")
-    table.add_column(justify="right")
+    table.add_column(style="bold", overflow="fold")
+    table.add_column(justify="right", overflow="fold")
     for label, value in rows:
         table.add_row(label, value)
     _console.print(table)
@@ -43,8 +43,8 @@ def _figures(title: str, rows: Iterable[tuple[str, str]]) -> None:
 
 def _derivation(steps: Iterable[Step]) -> None:
     table = Table(title="How each number was obtained", title_justify="left", show_header=False, box=None, padding=(0, 2))
-    table.add_column(style="dim")
-    table.add_column()
+    table.add_column(style="dim", overflow="fold")
+    table.add_column(overflow="fold")
     for step in steps:
         numbers = " = ".join(p for p in (step.substituted, step.result) if p)
         text = f"{step.formula}\n  = {numbers}" if step.formula and numbers else (step.formula or numbers)
@@ -55,7 +55,7 @@ def _derivation(steps: Iterable[Step]) -> None:
 
 def render_model(summary: ModelSummary, binary: bool) -> None:
     arch, params = summary.arch, summary.params
-    _console.print(f"[bold]{arch.name}[/bold] ({arch.model_type}): {arch.num_layers} layers, h = {arch.hidden_size:,}, V = {arch.vocab_size:,}")
+    _console.print(f"[bold]{arch.name}[/bold] ({arch.model_type}): {arch.num_layers:,} layers, h = {arch.hidden_size:,}, V = {arch.vocab_size:,}")
     for line in describe_layers(arch):
         _console.print(f"  {line}")
     for note in arch.notes:
@@ -119,8 +119,8 @@ def render_training(bill: TrainingBill, model: str, gpu: GPU) -> None:
             ("total compute", format_flop(bill.total_flop)),
             ("usable rate", f"{format_rate(bill.usable_flop_per_s, 'FLOP/s')} ({bill.mfu:.1%} MFU)"),
             ("wall-clock", format_duration(bill.wall_clock_s)),
-            ("GPU-hours", f"{bill.gpu_hours:,.0f}"),
-            ("cost", f"{format_usd(bill.cost_usd)} at ${bill.usd_per_gpu_hour:g}/GPU-hour"),
+            ("GPU-hours", format_number(bill.gpu_hours)),
+            ("cost", f"{format_usd(bill.cost_usd)} at {format_usd(bill.usd_per_gpu_hour)}/GPU-hour"),
         ],
     )
     _derivation(bill.steps)
@@ -130,18 +130,25 @@ def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
     activations = "not estimated" if estimate.activations_bytes is None else fmt(estimate.activations_bytes)
     verdict = "fits" if estimate.fits else "does NOT fit"
-    _figures(
-        f"{'Training' if estimate.mode == 'train' else 'Inference'} memory per GPU: {model} on {estimate.gpu.name} ({fmt(estimate.gpu.hbm_bytes)})",
-        [
+    fewest = f"{estimate.min_gpus:,}" if estimate.min_gpus is not None else "none at these settings"
+    if estimate.mode == "train":
+        rows = [
             ("weights", fmt(estimate.weights_bytes)),
             ("gradients", fmt(estimate.gradients_bytes)),
             ("optimizer state", fmt(estimate.optimizer_bytes)),
             ("activations", activations),
+        ]
+    else:
+        rows = [
+            ("weights", fmt(estimate.weights_bytes)),
             ("KV cache", "not estimated" if estimate.kv_cache_bytes is None else fmt(estimate.kv_cache_bytes)),
-            ("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"),
-            ("fewest GPUs", f"{estimate.min_gpus:,}" if estimate.min_gpus is not None else "none at these settings"),
-        ],
-    )
+            ("activations", activations),
+        ]
+    rows += [("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"), ("fewest GPUs", fewest)]
+    if estimate.min_gpus_tensor_parallel is not None:
+        rows.append(("fewest GPUs for tensor parallelism", f"{estimate.min_gpus_tensor_parallel:,}"))
+    title = "Training" if estimate.mode == "train" else "Inference"
+    _figures(f"{title} memory per GPU: {model} on {estimate.gpu.name} ({fmt(estimate.gpu.hbm_bytes)})", rows)
     _derivation(estimate.steps)
 
 
@@ -150,7 +157,7 @@ def render_kv(capacity: KVCapacity, model: str, binary: bool) -> None:
     _figures(
         f"KV cache: {model}, context {capacity.context:,}, {capacity.gpus} × {capacity.gpu.name}",
         [
-            ("KV per token", f"{capacity.kv_cache_bytes_per_token:,.0f} bytes"),
+            ("KV per token (before any window cap)", f"{capacity.kv_cache_bytes_per_token:,.0f} bytes"),
             ("KV per request", fmt(capacity.kv_cache_bytes_per_request)),
             ("weights", fmt(capacity.weights_bytes)),
             ("free for KV", fmt(capacity.free_bytes) if capacity.free_bytes >= 0 else f"none (short by {fmt(-capacity.free_bytes)})"),
@@ -174,7 +181,7 @@ def render_roofline(result: Roofline, model: str | None) -> None:
     if result.decode:
         table = Table(title=f"{model}: decode (context {result.context:,}) and prefill ({result.prompt:,} tokens)", title_justify="left")
         for name in ("batch", "decode FLOP/B", "bound", "step time", "tokens/s", "prefill FLOP/B", "bound"):
-            table.add_column(name, justify="right")
+            table.add_column(name, justify="right", overflow="fold")
         for decode, prefill in zip(result.decode, result.prefill):
             table.add_row(
                 f"{decode.batch:,}",

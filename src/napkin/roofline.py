@@ -216,10 +216,10 @@ def analyze_roofline(
         )
     steps.append(
         Step(
-            "decode turns compute-bound at",
+            f"decode at context {context:,} turns compute-bound at",
             "smallest batch with FLOP ÷ peak ≥ bytes ÷ bandwidth",
-            f"context {context:,}",
-            f"batch {crossover:,}" if crossover else "never (KV reads grow as fast as FLOPs)",
+            "",
+            f"batch {crossover:,}" if crossover else "no batch (KV reads grow as fast as FLOPs)",
         )
     )
     return Roofline(gpu, context, prompt, decode, prefill, crossover, tuple(steps))

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from .arch import DenseMLP, ModelArch, MoE
 from .derivation import Step, num
 from .flops import FlopCount, count_flops, palm_model_flop_per_token
-from .memory import INT4_GROUP_SIZE, kv_cache_bytes_per_token, weight_bytes
+from .errors import OptionError
+from .memory import DTYPE_BYTES, INT4_GROUP_SIZE, kv_cache_bytes_per_token, weight_bytes
 from .params import ParamCount, count_params
 from .units import format_bytes, format_count, format_flop
 
@@ -102,11 +103,14 @@ def describe_layers(arch: ModelArch) -> list[str]:
 def summarize_model(
     arch: ModelArch,
     seq: int = 4096,
-    kv_dtype_bytes: float = 2,
+    *,
     kv_dtype: str = "bf16",
     int4_group_size: int = INT4_GROUP_SIZE,
 ) -> ModelSummary:
     """Summarise a model: exact parameters, FLOPs per token at `seq`, weights per dtype, KV bytes per token."""
+    if kv_dtype not in DTYPE_BYTES or kv_dtype == "int4":
+        raise OptionError(f"unknown KV-cache type {kv_dtype!r}: use bf16, fp16, fp8, int8 or fp32")
+    kv_dtype_bytes = DTYPE_BYTES[kv_dtype]
     params = count_params(arch)
     flops = count_flops(arch, seq)
     n_active = params.active
