@@ -415,7 +415,7 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 @click.option("--sp", "sequence_parallel", is_flag=True, help="Sequence parallelism with --tp (divides the remaining activations).")
 @click.option("--batch", type=WHOLE, default="1", show_default=True, help="Micro-batch size in sequences (training).")
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Training sequence length in tokens (8k = 8,192).")
-@click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default="none", show_default=True, help="Activation recomputation (Korthikanti et al. 2022).")
+@click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default="none", show_default=True, help="Activation recomputation, as in Korthikanti et al. 2022 (assumes no dropout).")
 @click.option("--attention", "attention_kernel", type=click.Choice(["flash", "eager"]), default="flash", show_default=True, help="Attention kernel: flash keeps no s×s scores; eager keeps the softmax output.")
 @click.option("--context", type=LENGTH, default="4096", show_default=True, help="Inference context per request in tokens.")
 @click.option("--requests", type=WHOLE, default="1", show_default=True, help="Concurrent requests (inference).")
