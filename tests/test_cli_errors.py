@@ -398,7 +398,7 @@ def test_process_good_command() -> None:
 
 
 def test_memory_zero_with_dp_one_accepted(capsys: pytest.CaptureFixture[str]) -> None:
-    # ZeRO paper, Table 1, first row: 7.5B on one data-parallel rank holds all 120 GB of model states.
+    # ZeRO paper, Table 1, first row: 7.5B on one data-parallel rank keeps all 120 GB of model states.
     result = run_cli(capsys, ["memory", "--params", "7.5B", "--train", "--gpu", "a100-80gb", "--zero", "1", "--dp", "1", "--json"])
     assert result.code == 0
     assert json.loads(result.stdout)["total_bytes"] == 120e9

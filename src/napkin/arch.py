@@ -21,7 +21,7 @@ class Attention:
 
     For MHA-style attention, `head_dim` is both the query/key and the value width. For MLA
     (DeepSeek-V2/V3), queries and keys have `qk_nope_head_dim + qk_rope_head_dim` channels per
-    head, values `v_head_dim`, and the cache holds the `kv_lora_rank` latent plus the shared
+    head, values `v_head_dim`, and the cache stores the `kv_lora_rank` latent plus the shared
     rope key.
     """
 

@@ -7,7 +7,6 @@ and exit with status 2.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Iterable, Mapping
 
 __all__ = [
@@ -56,6 +55,8 @@ class UnknownNameError(NapkinError):
 
 def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     """Return up to `count` names from `known` that are spelled most like `name`."""
+    import difflib  # only error paths need it, so the CLI does not load it on every run
+
     known = list(known)
     lowered = name.lower()
     matches = difflib.get_close_matches(lowered, known, n=count, cutoff=0.6)

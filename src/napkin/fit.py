@@ -383,7 +383,7 @@ def kv_capacity(
     """Return KV bytes per token and per request, and the requests that fit beside the weights.
 
     max requests = ⌊(GPUs · HBM − weights) ÷ KV bytes per request⌋. With `requests`, also the
-    fewest GPUs whose memory holds the weights and that many requests' KV cache. Both ignore
+    fewest GPUs with room for the weights and that many requests' KV cache. Both ignore
     activations and framework overhead, which a serving engine subtracts first.
     """
     if gpus < 1:

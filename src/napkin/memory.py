@@ -1,8 +1,8 @@
 """GPU memory: weights, training state (optimizer and gradients), activations and KV cache.
 
-Sizes are in bytes. "Per GPU" figures divide what is shardable by the sharding that is named;
-nothing here adds framework overhead (CUDA context, allocator fragmentation), which is stated
-where a total is formed.
+Sizes are in bytes. "Per GPU" figures divide what is shardable by the sharding that is named.
+Nothing here adds framework overhead (CUDA context, allocator fragmentation); the functions that
+form a total say so.
 """
 
 from __future__ import annotations
@@ -231,7 +231,9 @@ def activation_bytes_per_layer(
         moe = layer.mlp
         per_token_tensors = 8 if moe.expert.gated else 4
         routed = moe.experts_per_token * (2 * h + per_token_tensors * moe.expert.intermediate_size)
-        shared = (8 if moe.shared.gated else 4) * moe.shared.intermediate_size if moe.shared else 0
+        shared = 0
+        if moe.shared:
+            shared = (8 if moe.shared.gated else 4) * moe.shared.intermediate_size
         router = 4 * moe.num_experts  # fp32 router probabilities per token
         mlp = mlp_input + sb * (routed + shared) / t + sb * router / replicated
     else:
@@ -297,9 +299,11 @@ def kv_cache_bytes_per_token(arch: ModelArch, dtype_bytes: float = 2) -> float:
 
 
 def cached_tokens(context: int, window: int | None) -> int:
-    """Return the tokens a layer keeps cached after `context` tokens: all of them, or at most w − 1
-    for a sliding window of w, since the next query brings its own key (as ``transformers``' sliding
-    cache and vLLM keep them)."""
+    """Return the tokens a layer keeps cached after `context` tokens.
+
+    A full-attention layer keeps all of them. A sliding window of w keeps at most w − 1, because
+    the next query brings its own key; ``transformers``' sliding cache and vLLM keep as many.
+    """
     if window is None:
         return context
     return min(context, window - 1)

@@ -60,7 +60,11 @@ def attention_params(att: Attention, h: int) -> int:
     d = att.head_dim
     q_width, kv_width = a * d, a_kv * d
     projections = h * q_width + 2 * h * kv_width + q_width * h
-    biases = (q_width + 2 * kv_width if att.qkv_bias else 0) + (h if att.out_bias else 0)
+    biases = 0
+    if att.qkv_bias:
+        biases += q_width + 2 * kv_width
+    if att.out_bias:
+        biases += h
     if att.qk_norm == "per_head":
         norms = 2 * d
     elif att.qk_norm == "full":
@@ -75,7 +79,9 @@ def mlp_params(mlp: DenseMLP, h: int) -> int:
     """Return the parameters of one dense MLP: 3·h·f when gated, 2·h·f otherwise, plus biases."""
     f = mlp.intermediate_size
     matrices = 3 if mlp.gated else 2
-    biases = ((2 * f if mlp.gated else f) + h) if mlp.bias else 0
+    biases = 0
+    if mlp.bias:
+        biases = (2 * f if mlp.gated else f) + h
     return matrices * h * f + biases
 
 

@@ -84,7 +84,12 @@ def describe_layers(arch: ModelArch) -> list[str]:
         if att.kind == "mla":
             attention = f"MLA {att.num_heads} heads, latent {att.kv_lora_rank}+{att.qk_rope_head_dim}"
         else:
-            kind = "MHA" if att.num_kv_heads == att.num_heads else ("MQA" if att.num_kv_heads == 1 else "GQA")
+            if att.num_kv_heads == att.num_heads:
+                kind = "MHA"
+            elif att.num_kv_heads == 1:
+                kind = "MQA"
+            else:
+                kind = "GQA"
             attention = f"{kind} {att.num_heads}q/{att.num_kv_heads}kv × {att.head_dim}"
         if layer.sliding_window:
             attention += f", window {layer.sliding_window:,}"

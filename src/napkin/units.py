@@ -129,7 +129,7 @@ def parse_param_count(text: str | float, what: str = "parameter count") -> float
     value = parse_count(text, what)
     if isinstance(text, str) and _NUMBER_WITH_SUFFIX.match(text) and not _NUMBER_WITH_SUFFIX.match(text).group(2):
         if value < 1e6:
-            raise UnitError(f"invalid {what} {text!r}: {value:g} parameters is no model; add a suffix, e.g. {text.strip()}B")
+            raise UnitError(f"invalid {what} {text!r}: too small for a model; add a suffix, e.g. {text.strip()}B")
     return value
 
 
