@@ -13,7 +13,7 @@ import tomllib
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CatalogEntry", "parse_entry", "scan_catalog"]
+__all__ = ["CatalogEntry", "index_catalog", "parse_entry", "scan_catalog"]
 
 _HEADER = re.compile(r'^\[\[?\s*"?([^"\]]+?)"?\s*\]\]?\s*(?:#.*)?$')
 _NAME = re.compile(r'^name\s*=\s*"([^"]+)"')
@@ -61,6 +61,18 @@ def scan_catalog(text: str, array_name: str | None = None) -> list[CatalogEntry]
             lines.append(line)
     close()
     return entries
+
+
+def index_catalog(path: str, array_name: str | None = None) -> dict[str, CatalogEntry]:
+    """Read the catalog at `path` and map every entry name and alias to its entry."""
+    with open(path, encoding="utf-8") as handle:
+        entries = scan_catalog(handle.read(), array_name)
+    names = {}
+    for entry in entries:
+        names[entry.name] = entry
+        for alias in entry.aliases:
+            names[alias] = entry
+    return names
 
 
 def parse_entry(entry: CatalogEntry) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import os
 import tomllib
 from dataclasses import dataclass
 
-from .catalog import CatalogEntry, parse_entry, scan_catalog
+from .catalog import CatalogEntry, index_catalog, parse_entry
 from .errors import OptionError, UnknownNameError
 
 __all__ = ["GPU", "custom_gpu", "get_gpu", "list_gpus"]
@@ -65,14 +65,7 @@ def _gpu_from_table(table: dict) -> GPU:
 @functools.cache
 def _entries() -> dict[str, CatalogEntry]:
     """Map every name and alias to its catalog entry (a line scan, no parsing)."""
-    with open(_CATALOG, encoding="utf-8") as handle:
-        entries = scan_catalog(handle.read(), array_name="gpu")
-    names = {}
-    for entry in entries:
-        names[entry.name] = entry
-        for alias in entry.aliases:
-            names[alias] = entry
-    return names
+    return index_catalog(_CATALOG, array_name="gpu")
 
 
 def list_gpus() -> list[GPU]:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .arch import ModelArch
-from .catalog import CatalogEntry, parse_entry, scan_catalog
+from .catalog import CatalogEntry, index_catalog, parse_entry
 from .errors import ConfigError, UnknownNameError
 from .hf import arch_from_config, load_config_text
 
@@ -62,14 +62,7 @@ def _preset_from_table(name: str, entry: dict[str, Any]) -> Preset:
 @functools.cache
 def _entries() -> dict[str, CatalogEntry]:
     """Map every preset name and alias to its catalog entry (a line scan, no parsing)."""
-    with open(os.path.join(_DATA, "models.toml"), encoding="utf-8") as handle:
-        entries = scan_catalog(handle.read())
-    names = {}
-    for entry in entries:
-        names[entry.name] = entry
-        for alias in entry.aliases:
-            names[alias] = entry
-    return names
+    return index_catalog(os.path.join(_DATA, "models.toml"))
 
 
 @functools.cache
