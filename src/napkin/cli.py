@@ -14,88 +14,24 @@ import click
 
 from . import units
 from .errors import NapkinError, OptionError
+from .options import (
+    BATCHES,
+    COUNT,
+    FRACTION,
+    LENGTH,
+    LENGTH_OR_ZERO,
+    PARAMS,
+    PRICE,
+    TOKENS,
+    WHOLE,
+    binary_option,
+    gpu_options,
+    json_option,
+)
 
 __all__ = ["main"]
 
 CONTEXT_SETTINGS = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-# --- option types ------------------------------------------------------------------------------
-
-
-class _UnitType(click.ParamType):
-    """A click type that parses with one of `napkin.units`' functions."""
-
-    def __init__(self, name: str, parse: Any, what: str) -> None:
-        self.name = name
-        self._parse = parse
-        self._what = what
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        try:
-            return self._parse(value, self._what)
-        except NapkinError as error:
-            self.fail(str(error), param, ctx)
-
-
-_MAX_BATCHES = 64
-
-
-class _BatchList(click.ParamType):
-    """A comma-separated list of whole-number batch sizes, such as ``1,8,64``."""
-
-    name = "LIST"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
-        if not isinstance(value, str):
-            return value
-        fix = "give whole numbers separated by commas, e.g. 1,8,64"
-        parts = value.split(",")
-        if len(parts) > _MAX_BATCHES:
-            self.fail(f"{len(parts):,} batch sizes given; give at most {_MAX_BATCHES}", param, ctx)
-        if any(part.strip() == "" for part in parts):
-            self.fail(f"invalid batch size list {value!r}: empty entry; {fix}", param, ctx)
-        try:
-            return tuple(units.parse_integer(part, "batch size") for part in parts)
-        except NapkinError as error:
-            self.fail(f"{error} (in the list {value!r}; {fix})", param, ctx)
-
-
-COUNT = _UnitType("COUNT", units.parse_count, "count")
-TOKENS = _UnitType("TOKENS", units.parse_count, "token count")
-PARAMS = _UnitType("PARAMS", units.parse_param_count, "parameter count")
-LENGTH = _UnitType("TOKENS", units.parse_length, "length")
-LENGTH_OR_ZERO = _UnitType("TOKENS", lambda text, what: units.parse_length(text, what, allow_zero=True), "length")
-FRACTION = _UnitType("FRACTION", units.parse_fraction, "fraction")
-PRICE = _UnitType("USD/H", units.parse_price, "price")
-BYTES = _UnitType("SIZE", units.parse_bytes, "memory size")
-BANDWIDTH = _UnitType("RATE", units.parse_bandwidth, "bandwidth")
-FLOP_RATE = _UnitType("FLOP/S", units.parse_flop_rate, "peak FLOP/s")
-BATCHES = _BatchList()
-WHOLE = _UnitType("N", units.parse_integer, "count")
-
-
-def _json_option(func: Any) -> Any:
-    return click.option("--json", "as_json", is_flag=True, help="Print one JSON object (base units: bytes, FLOP, s, USD).")(func)
-
-
-def _binary_option(func: Any) -> Any:
-    return click.option("--binary", is_flag=True, help="Print sizes in GiB (2^30 bytes) instead of GB (10^9 bytes).")(func)
-
-
-def _gpu_options(required: bool) -> Any:
-    def decorate(func: Any) -> Any:
-        func = click.option("--hbm", type=BYTES, help="Custom GPU memory, e.g. 80GB or 141GiB.")(func)
-        func = click.option("--bandwidth", type=BANDWIDTH, help="Custom memory bandwidth, e.g. 3.35TB/s.")(func)
-        func = click.option("--peak", type=FLOP_RATE, help="Custom dense bf16 peak, e.g. 990T (FLOP/s).")(func)
-        help_text = "GPU name from 'napkin gpus' (e.g. h100)" + (
-            "; or give --peak, --bandwidth and --hbm." if required else "."
-        )
-        return click.option("--gpu", "gpu_name", metavar="NAME", help=help_text)(func)
-
-    return decorate
 
 
 # --- shared helpers ----------------------------------------------------------------------------
@@ -251,8 +187,8 @@ def main() -> None:
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Sequence length in tokens for the attention FLOPs (8k = 8,192).")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
-@_json_option
-@_binary_option
+@json_option
+@binary_option
 def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_json: bool, binary: bool) -> None:
     """Show a model's architecture, exact parameters, FLOPs/token, weights per dtype and KV bytes/token.
 
@@ -273,7 +209,7 @@ def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_
 
 
 @main.command("models")
-@_json_option
+@json_option
 def models_command(as_json: bool) -> None:
     """List the model presets with their sources.
 
@@ -308,8 +244,8 @@ def models_command(as_json: bool) -> None:
 
 
 @main.command("gpus", short_help="The GPU spec sheet: memory, bandwidth, peaks, ridge, price.")
-@_json_option
-@_binary_option
+@json_option
+@binary_option
 def gpus_command(as_json: bool, binary: bool) -> None:
     """Print the GPU spec sheet: memory, bandwidth, dense peaks, ridge point and a price default.
 
@@ -355,12 +291,12 @@ def gpus_command(as_json: bool, binary: bool) -> None:
 @click.argument("model", required=False)
 @click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
 @click.option("--tokens", type=TOKENS, required=True, help="Training tokens D, e.g. 15T.")
-@_gpu_options(required=True)
+@gpu_options(required=True)
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="Number of GPUs.")
 @click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4.")
 @click.option("--price", type=PRICE, help="USD per GPU-hour, e.g. 2 or $2/hr [default: the GPU's catalog rate].")
 @click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model).")
-@_json_option
+@json_option
 def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, as_json) -> None:
     """Estimate a training run's compute, wall-clock, GPU-hours and cost from 6·N·D.
 
@@ -406,7 +342,7 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 @click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
 @click.option("--train", "mode", flag_value="train", help="Training memory: weights, gradients, optimizer, activations.")
 @click.option("--infer", "mode_infer", is_flag=True, help="Inference memory: weights, KV cache, activations.")
-@_gpu_options(required=True)
+@gpu_options(required=True)
 @click.option("--optimizer", type=click.Choice(["adam", "adam-fp32", "adam-8bit", "sgd", "sgd-fp32"]), default="adam", show_default=True, help="Optimizer and precision (adam = mixed-precision Adam, 16 bytes/param).")
 @click.option("--zero", type=click.IntRange(0, 3), default=0, show_default=True, help="ZeRO stage: 1 shards optimizer state, 2 also gradients, 3 also weights.")
 @click.option("--fsdp", is_flag=True, help="FSDP full sharding (same memory as --zero 3).")
@@ -424,8 +360,8 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
 @click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
-@_json_option
-@_binary_option
+@json_option
+@binary_option
 def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, hbm, optimizer, zero, fsdp, dp, tp, sequence_parallel,
                    batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, int4_group_size,
                    allow_long_context, as_json, binary) -> None:
@@ -484,15 +420,15 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
 @main.command("kv", short_help="KV-cache bytes, and the requests that fit beside the weights.")
 @click.argument("model")
 @click.option("--context", type=LENGTH, required=True, help="Context per request in tokens (8k = 8,192).")
-@_gpu_options(required=False)
+@gpu_options(required=False)
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs holding one copy of the weights.")
 @click.option("--requests", type=WHOLE, help="Concurrent requests: also report the fewest GPUs that hold them.")
 @click.option("--dtype", "weights_dtype", type=click.Choice(["fp32", "bf16", "fp16", "fp8", "int8", "int4"]), default="bf16", show_default=True, help="Weight type.")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
 @click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
-@_json_option
-@_binary_option
+@json_option
+@binary_option
 def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, weights_dtype, kv_dtype, int4_group_size,
                allow_long_context, as_json, binary) -> None:
     """KV-cache bytes per token and per request, and, with --gpu, how many requests fit beside the weights.
@@ -551,12 +487,12 @@ def _kv_sizes_only(arch: Any, context: int, kv_dtype: str, as_json: bool, binary
 
 
 @main.command("roofline", short_help="Ridge point, and where prefill and decode sit on the roofline.")
-@_gpu_options(required=True)
+@gpu_options(required=True)
 @click.option("--model", "model", help="Model preset or config.json to place on the roofline.")
 @click.option("--batch", "batches", type=BATCHES, default="1", show_default=True, help="Batch sizes, comma-separated (e.g. 1,8,64,512).")
 @click.option("--context", type=LENGTH_OR_ZERO, default="0", show_default=True, help="Cached tokens per request read in each decode step (0: weights only).")
 @click.option("--prompt", type=LENGTH, default="2048", show_default=True, help="Prompt tokens per request for the prefill point.")
-@_json_option
+@json_option
 def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, prompt, as_json) -> None:
     """Ridge point of a GPU, and where a model's prefill and decode steps sit on its roofline.
 
@@ -589,7 +525,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
 @click.option("--tokens-per-s", type=COUNT, required=True, help="Sustained tokens per second per GPU.")
 @click.option("--price", type=PRICE, help="USD per GPU-hour [default: the --gpu's catalog rate].")
 @click.option("--gpu", "gpu_name", metavar="NAME", help="GPU whose catalog price to use.")
-@_json_option
+@json_option
 def serve_cost_command(tokens_per_s, price, gpu_name, as_json) -> None:
     """Serving cost in $ per million tokens from throughput per GPU and $/GPU-hour.
 

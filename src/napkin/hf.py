@@ -79,7 +79,7 @@ def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
         raise ConfigError(f"{source}: JSON nested too deeply to be a model config") from None
     except ConfigError:
         raise
-    except ValueError as error:
+    except ValueError:
         # Python rejects integer literals of more than 4,300 digits with a ValueError.
         raise ConfigError(f"{source}: a number in the file has more than 4,300 digits; no model config has such numbers") from None
     if not isinstance(data, dict):

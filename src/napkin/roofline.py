@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from .arch import ModelArch, MoE
 from .derivation import Step, num
 from .errors import OptionError
-from .flops import attention_keys_per_query, count_flops
+from .flops import count_flops
 from .hardware import GPU
 from .memory import cached_tokens, kv_cache_bytes
 from .params import count_params, mlp_params
