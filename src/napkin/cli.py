@@ -86,6 +86,11 @@ def _given(*names: str) -> list[str]:
     return given
 
 
+def _subject(options: list[str], singular: str, plural: str) -> str:
+    """Return "--a verb" or "--a, --b verbs", agreeing in number with the options named."""
+    return f"{', '.join(options)} {singular if len(options) == 1 else plural}"
+
+
 def _check_context(arch: Any, context: int, allow_long_context: bool) -> None:
     """Reject a context longer than the model's positions unless the user allows it."""
     limit = getattr(arch, "max_position_embeddings", None)
@@ -378,10 +383,12 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     training_only = _given("optimizer", "zero", "fsdp", "dp", "tp", "sequence_parallel", "batch", "seq", "recompute", "attention_kernel")
     inference_only = _given("context", "requests", "gpus", "weights_dtype", "kv_dtype", "int4_group_size", "allow_long_context")
     if mode == "train" and inference_only:
-        raise OptionError(f"{', '.join(inference_only)} apply to --infer, not --train: drop them (--tp and --dp split training)")
+        them = "it" if len(inference_only) == 1 else "them"
+        raise OptionError(f"{_subject(inference_only, 'applies', 'apply')} to --infer, not --train: drop {them}")
     if mode_infer and training_only:
+        them = "it" if len(training_only) == 1 else "them"
         hint = " (use --gpus to split the weights over GPUs)" if "--tp" in training_only else ""
-        raise OptionError(f"{', '.join(training_only)} apply to --train, not --infer: drop them{hint}")
+        raise OptionError(f"{_subject(training_only, 'applies', 'apply')} to --train, not --infer: drop {them}{hint}")
     if fsdp:
         if zero not in (0, 3):
             raise OptionError(f"--fsdp shards like ZeRO stage 3 and contradicts --zero {zero}: drop one of them")
@@ -435,7 +442,7 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
 
     Example: napkin kv llama-3-70b --context 8k --gpu h100 --gpus 2
     """
-    from .fit import kv_capacity
+    from .kv import kv_capacity, kv_size
     from .presets import load_model
 
     arch = load_model(model)
@@ -444,9 +451,17 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
     if gpu is None:
         needs_gpu = _given("gpus", "requests", "weights_dtype", "int4_group_size")
         if needs_gpu:
-            raise OptionError(f"{', '.join(needs_gpu)} need a GPU: add --gpu NAME (run 'napkin gpus' to list them)")
-        _kv_sizes_only(arch, context, kv_dtype, as_json, binary)
+            raise OptionError(f"{_subject(needs_gpu, 'needs', 'need')} a GPU: add --gpu NAME (run 'napkin gpus' to list them)")
+        size = kv_size(arch, context, kv_dtype, binary)
+        if as_json:
+            _emit_json({"model": arch.name, **size.to_dict()})
+            return
+        from .render import render_kv_size
+
+        render_kv_size(size, arch.name, binary)
         return
+    if weights_dtype != "int4" and _given("int4_group_size"):
+        raise OptionError("--int4-group-size applies to --dtype int4 only: drop it or add --dtype int4")
     capacity = kv_capacity(
         arch, gpu, context, gpus=gpus, weights_dtype=weights_dtype, kv_dtype=kv_dtype, requests=requests,
         int4_group_size=int4_group_size, binary=binary,
@@ -457,30 +472,6 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
     from .render import render_kv
 
     render_kv(capacity, arch.name, binary)
-
-
-def _kv_sizes_only(arch: Any, context: int, kv_dtype: str, as_json: bool, binary: bool) -> None:
-    from .memory import DTYPE_BYTES, kv_cache_bytes, kv_cache_bytes_per_token
-
-    per_token = kv_cache_bytes_per_token(arch, DTYPE_BYTES[kv_dtype])
-    per_request = kv_cache_bytes(arch, context, DTYPE_BYTES[kv_dtype])
-    if as_json:
-        _emit_json(
-            {
-                "model": arch.name,
-                "context": context,
-                "kv_dtype": kv_dtype,
-                "kv_cache_bytes_per_token": per_token,
-                "kv_cache_bytes_per_request": per_request,
-            }
-        )
-        return
-    sys.stdout.write(
-        f"KV cache: {arch.name}, context {context:,} ({kv_dtype})\n"
-        f"  KV per token (before any window cap)   {per_token:,.0f} bytes\n"
-        f"  KV per request                         {units.format_bytes(per_request, binary)}\n"
-        "Add --gpu NAME for the requests that fit beside the weights.\n"
-    )
 
 
 # --- napkin roofline -----------------------------------------------------------------------------
@@ -503,7 +494,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
     needs_model = _given("batches", "context", "prompt")
     if not model and needs_model:
-        raise OptionError(f"{', '.join(needs_model)} place a model on the roofline: add --model NAME")
+        raise OptionError(f"{_subject(needs_model, 'needs', 'need')} a model to place on the roofline: add --model NAME")
     arch = None
     if model:
         from .presets import load_model

@@ -10,32 +10,22 @@ from .derivation import Step, num
 from .errors import OptionError
 from .hardware import GPU
 from .memory import (
-    DTYPE_BYTES,
     INT4_GROUP_SIZE,
     OPTIMIZERS,
     AttentionKernel,
     Recompute,
     activation_bytes_per_layer,
     activation_bytes_total,
-    cached_tokens,
     kv_cache_bytes,
-    kv_cache_bytes_per_token,
-    kv_cache_bytes_per_token_per_layer,
     min_gpus,
     training_state,
     weight_bytes,
 )
+from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards
 from .params import count_params
 from .units import format_bytes
 
-__all__ = [
-    "KVCapacity",
-    "MemoryEstimate",
-    "inference_memory",
-    "kv_capacity",
-    "tensor_parallel_size",
-    "training_memory",
-]
+__all__ = ["MemoryEstimate", "inference_memory", "training_memory"]
 
 
 @dataclass(frozen=True)
@@ -89,21 +79,6 @@ class MemoryEstimate:
 
 
 _RECOMPUTE_LABELS = {"none": "no recomputation", "selective": "selective recomputation", "full": "full recomputation"}
-
-
-def tensor_parallel_size(heads: int, at_least: int) -> int:
-    """Return the smallest divisor of `heads` that is at least `at_least` (or `at_least` itself
-    when no divisor is that large), the fewest GPUs that tensor parallelism can split the heads over."""
-    for size in range(max(1, at_least), heads + 1):
-        if heads % size == 0:
-            return size
-    return at_least
-
-
-def _kv_dtype_bytes(kv_dtype: str) -> float:
-    if kv_dtype not in DTYPE_BYTES or kv_dtype == "int4":
-        raise OptionError(f"unknown KV-cache type {kv_dtype!r}: use bf16, fp16, fp8, int8 or fp32")
-    return DTYPE_BYTES[kv_dtype]
 
 
 def _positive(label: str, value: float) -> None:
@@ -253,7 +228,8 @@ def inference_memory(
     binary: bool = False,
 ) -> MemoryEstimate:
     """Return per-GPU inference memory for `requests` concurrent requests of `context` tokens,
-    with weights and KV split evenly over `gpus` (tensor parallelism).
+    with weights split evenly over `gpus` and the KV cache over kv_shards(gpus) (tensor
+    parallelism, see `napkin.kv`).
 
     Activations are bounded above by what one block would save for backward over one request's
     prefill, because inference frees its tensors block by block. The KV cache needs `arch`.
@@ -262,15 +238,11 @@ def inference_memory(
         raise OptionError("no model given: pass a model name, a config.json or --params")
     if gpus < 1 or requests < 1:
         raise OptionError(f"invalid count: --gpus {gpus} and --requests {requests} must be 1 or more")
-    if arch is not None and gpus > 1 and arch.attention.num_heads % gpus:
-        heads = arch.attention.num_heads
-        raise OptionError(
-            f"--gpus {gpus} cannot split the {heads} attention heads of {arch.name} evenly (tensor "
-            f"parallelism): use a divisor of {heads} such as {tensor_parallel_size(heads, gpus)}"
-        )
-    kv_dtype_bytes = _kv_dtype_bytes(kv_dtype)
-    if context < 1:
-        raise OptionError(f"invalid context {context}: must be 1 token or more")
+    if arch is not None:
+        check_tensor_parallel(arch, gpus)
+    element = kv_dtype_bytes(kv_dtype)
+    if not (isinstance(context, int) and context >= 1):
+        raise OptionError(f"invalid context {context!r}: must be a whole number of tokens, 1 or more")
     n = count_params(arch).total if arch is not None else float(params)  # type: ignore[arg-type]
     _positive("parameter count", n)
     fmt = lambda value: format_bytes(value, binary)  # noqa: E731
@@ -278,33 +250,37 @@ def inference_memory(
     weights = weight_bytes(n, weights_dtype, int4_group_size)
     per_param = weight_bytes(1, weights_dtype, int4_group_size)
     steps = [Step(f"weights ({weights_dtype})", "N · bytes ÷ GPUs", f"{num(n)} · {per_param:.4g} ÷ {gpus}", fmt(weights / gpus))]
+    kv_per_gpu: float | None = None
+    activations_all: float | None = None
     if arch is not None:
-        per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
+        per_request = kv_cache_bytes(arch, context, element)
         kv = per_request * requests
-        steps.append(Step("KV cache", "requests · KV bytes(context) ÷ GPUs", f"{requests:,} · {num(per_request)} ÷ {gpus}", fmt(kv / gpus)))
-        activations = max(
+        shards = kv_shards(arch, gpus)
+        kv_per_gpu = kv / shards
+        steps.append(Step("KV cache", "requests · KV bytes(context) ÷ KV shards", f"{requests:,} · {num(per_request)} ÷ {shards}", fmt(kv_per_gpu)))
+        activations_all = max(
             activation_bytes_per_layer(layer, arch.hidden_size, context, 1, "none", "flash").total for layer in arch.layers
-        ) / gpus
-        steps.append(Step("activations", "one block's tensors for one prefill ÷ GPUs", "", fmt(activations)))
+        )
+        steps.append(Step("activations", "one block's tensors for one prefill ÷ GPUs", "", fmt(activations_all / gpus)))
     else:
-        kv, activations = None, None
+        kv = None
         steps.append(Step("KV cache and activations", "not estimated: a bare parameter count has no architecture", "", "—"))
 
-    total = weights + (kv or 0.0) + (activations or 0.0) * gpus
+    total = weights + (kv or 0.0) + (activations_all or 0.0)
     fewest = min_gpus(total, gpu.hbm_bytes)
     steps += [
-        Step("total per GPU", "weights + KV cache + activations", "", fmt(total / gpus)),
+        Step("total per GPU", "weights ÷ GPUs + KV cache + activations", "", fmt(weights / gpus + (kv_per_gpu or 0.0) + (activations_all or 0.0) / gpus)),
         Step("fewest GPUs", "⌈(weights + KV + activations) ÷ HBM⌉", f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉", f"{fewest:,} × {gpu.name}"),
     ]
     tensor_parallel = None
     if arch is not None:
-        tensor_parallel = tensor_parallel_size(arch.attention.num_heads, fewest)
+        tensor_parallel = fewest_tensor_parallel_gpus(arch, gpu, weights, kv or 0.0, activations_all or 0.0)
         steps.append(
             Step(
                 "fewest GPUs for tensor parallelism",
-                "smallest divisor of the attention heads ≥ fewest GPUs",
-                f"{arch.attention.num_heads} heads, ≥ {fewest}",
-                f"{tensor_parallel:,} × {gpu.name}",
+                "smallest divisor t of the heads with weights ÷ t + KV ÷ kv_shards(t) + activations ÷ t ≤ HBM",
+                f"{arch.attention.num_heads} heads",
+                f"{tensor_parallel:,} × {gpu.name}" if tensor_parallel else "none: needs pipeline parallelism or GPUs with more memory",
             )
         )
     settings = {
@@ -321,141 +297,10 @@ def inference_memory(
         weights_bytes=weights / gpus,
         optimizer_bytes=0.0,
         gradients_bytes=0.0,
-        activations_bytes=activations,
-        kv_cache_bytes=None if kv is None else kv / gpus,
+        activations_bytes=None if activations_all is None else activations_all / gpus,
+        kv_cache_bytes=kv_per_gpu,
         min_gpus=fewest,
         steps=tuple(steps),
         settings=settings,
         min_gpus_tensor_parallel=tensor_parallel,
-    )
-
-
-@dataclass(frozen=True)
-class KVCapacity:
-    """How many requests of a given context fit in the memory left after the weights."""
-
-    context: int
-    gpus: int
-    gpu: GPU
-    weights_dtype: str
-    kv_dtype: str
-    kv_cache_bytes_per_token: float
-    kv_cache_bytes_per_request: float
-    weights_bytes: float
-    free_bytes: float
-    max_requests: int
-    steps: tuple[Step, ...]
-    requests: int | None = None
-    min_gpus_for_requests: int | None = None
-
-    def to_dict(self) -> dict[str, object]:
-        return {
-            "gpu": self.gpu.name,
-            "gpus": self.gpus,
-            "context": self.context,
-            "weights_dtype": self.weights_dtype,
-            "kv_dtype": self.kv_dtype,
-            "hbm_bytes_total": self.gpu.hbm_bytes * self.gpus,
-            "weights_bytes": self.weights_bytes,
-            "free_bytes": self.free_bytes,
-            "kv_cache_bytes_per_token": self.kv_cache_bytes_per_token,
-            "kv_cache_bytes_per_request": self.kv_cache_bytes_per_request,
-            "max_requests": self.max_requests,
-            "weights_fit": self.free_bytes >= 0,
-            "requests": self.requests,
-            "min_gpus_for_requests": self.min_gpus_for_requests,
-            "derivation": [step.to_dict() for step in self.steps],
-        }
-
-
-def kv_capacity(
-    arch: ModelArch,
-    gpu: GPU,
-    context: int,
-    *,
-    gpus: int = 1,
-    weights_dtype: str = "bf16",
-    kv_dtype: str = "bf16",
-    requests: int | None = None,
-    int4_group_size: int = INT4_GROUP_SIZE,
-    binary: bool = False,
-) -> KVCapacity:
-    """Return KV bytes per token and per request, and the requests that fit beside the weights.
-
-    max requests = ⌊(GPUs · HBM − weights) ÷ KV bytes per request⌋. With `requests`, also the
-    fewest GPUs with room for the weights and that many requests' KV cache. Both ignore
-    activations and framework overhead, which a serving engine subtracts first.
-    """
-    if gpus < 1:
-        raise OptionError(f"invalid GPU count {gpus}: must be 1 or more")
-    if requests is not None and requests < 1:
-        raise OptionError(f"invalid request count {requests}: must be 1 or more")
-    if context < 1:
-        raise OptionError(f"invalid context {context}: must be 1 token or more")
-    if gpus > 1 and arch.attention.num_heads % gpus:
-        heads = arch.attention.num_heads
-        raise OptionError(
-            f"--gpus {gpus} cannot split the {heads} attention heads of {arch.name} evenly (tensor "
-            f"parallelism): use a divisor of {heads} such as {tensor_parallel_size(heads, gpus)}"
-        )
-    kv_dtype_bytes = _kv_dtype_bytes(kv_dtype)
-    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
-    params = count_params(arch).total
-    weights = weight_bytes(params, weights_dtype, int4_group_size)
-    per_token = kv_cache_bytes_per_token(arch, kv_dtype_bytes)
-    per_request = kv_cache_bytes(arch, context, kv_dtype_bytes)
-    memory = gpus * gpu.hbm_bytes
-    free = memory - weights
-    fitting = max(0, math.floor(free / per_request)) if per_request > 0 else 0
-
-    att = arch.attention
-    if att.kind == "mla":
-        formula, numbers = "L · (r_kv + d_rope) · bytes", f"{arch.num_layers} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {kv_dtype_bytes:g}"
-    else:
-        formula, numbers = "2 · L · a_kv · d · bytes", f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {kv_dtype_bytes:g}"
-    windowed = sum(1 for layer in arch.layers if layer.sliding_window and layer.sliding_window <= context)
-    if windowed:
-        groups: dict[tuple[float, int], int] = {}
-        for layer in arch.layers:
-            key = (kv_cache_bytes_per_token_per_layer(layer, kv_dtype_bytes), cached_tokens(context, layer.sliding_window))
-            groups[key] = groups.get(key, 0) + 1
-        request_formula = "Σ_layers bytes/token/layer · min(context, window − 1)"
-        request_numbers = " + ".join(f"{count} · {size:,.0f} · {tokens:,}" for (size, tokens), count in groups.items())
-    else:
-        request_formula, request_numbers = "bytes/token · context", f"{per_token:,.0f} · {context:,}"
-    steps = [
-        Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes"),
-        Step("KV cache/request", request_formula, request_numbers, fmt(per_request)),
-        Step(f"weights ({weights_dtype})", "N · bytes", f"{num(params)} · {weight_bytes(1, weights_dtype, int4_group_size):.4g}", fmt(weights)),
-        Step("free for KV", "GPUs · HBM − weights", f"{gpus} · {num(gpu.hbm_bytes)} − {num(weights)}", fmt(free)),
-    ]
-    if free < 0:
-        steps.append(Step("max requests", "weights alone do not fit", f"short by {fmt(-free)}", "0 (add GPUs or quantise the weights)"))
-    else:
-        steps.append(Step("max requests", "⌊free ÷ KV/request⌋", f"⌊{num(free)} ÷ {num(per_request)}⌋", f"{fitting:,}"))
-    needed = None
-    if requests is not None:
-        needed = tensor_parallel_size(att.num_heads, min_gpus(weights + requests * per_request, gpu.hbm_bytes))
-        steps.append(
-            Step(
-                f"GPUs for {requests:,} requests",
-                "⌈(weights + requests · KV/request) ÷ HBM⌉, up to a divisor of the heads",
-                f"⌈({num(weights)} + {requests:,} · {num(per_request)}) ÷ {num(gpu.hbm_bytes)}⌉",
-                f"{needed:,} × {gpu.name}",
-            )
-        )
-    return KVCapacity(
-        context=context,
-        gpus=gpus,
-        gpu=gpu,
-        weights_dtype=weights_dtype,
-        kv_dtype=kv_dtype,
-        kv_cache_bytes_per_token=per_token,
-        kv_cache_bytes_per_request=per_request,
-        weights_bytes=weights,
-        free_bytes=free,
-        max_requests=fitting,
-        steps=tuple(steps),
-        requests=requests,
-        min_gpus_for_requests=needed,
     )

@@ -8,7 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 from .derivation import Step
-from .fit import KVCapacity, MemoryEstimate
+from .fit import MemoryEstimate
+from .kv import KVCapacity, KVSize
 from .hardware import GPU
 from .roofline import Roofline
 from .serving import ServingCost
@@ -19,6 +20,7 @@ from .units import format_bytes, format_count, format_duration, format_flop, for
 __all__ = [
     "render_gpus",
     "render_kv",
+    "render_kv_size",
     "render_memory",
     "render_model",
     "render_models",
@@ -145,30 +147,41 @@ def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
             ("activations", activations),
         ]
     rows += [("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"), ("fewest GPUs", fewest)]
-    if estimate.min_gpus_tensor_parallel is not None:
-        rows.append(("fewest GPUs for tensor parallelism", f"{estimate.min_gpus_tensor_parallel:,}"))
+    if estimate.mode == "infer" and estimate.kv_cache_bytes is not None:
+        tensor_parallel = estimate.min_gpus_tensor_parallel
+        rows.append(("fewest GPUs for tensor parallelism", f"{tensor_parallel:,}" if tensor_parallel else "none fits"))
     title = "Training" if estimate.mode == "train" else "Inference"
     _figures(f"{title} memory per GPU: {model} on {estimate.gpu.name} ({fmt(estimate.gpu.hbm_bytes)})", rows)
     _derivation(estimate.steps)
 
 
-def render_kv(capacity: KVCapacity, model: str, binary: bool) -> None:
-    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+def render_kv_size(size: KVSize, model: str, binary: bool) -> None:
     _figures(
-        f"KV cache: {model}, context {capacity.context:,}, {capacity.gpus} × {capacity.gpu.name}",
+        f"KV cache: {model}, context {size.context:,} ({size.kv_dtype})",
         [
-            ("KV per token (before any window cap)", f"{capacity.kv_cache_bytes_per_token:,.0f} bytes"),
-            ("KV per request", fmt(capacity.kv_cache_bytes_per_request)),
-            ("weights", fmt(capacity.weights_bytes)),
-            ("free for KV", fmt(capacity.free_bytes) if capacity.free_bytes >= 0 else f"none (short by {fmt(-capacity.free_bytes)})"),
-            ("max concurrent requests", f"{capacity.max_requests:,}"),
-            *(
-                [(f"GPUs for {capacity.requests:,} requests", f"{capacity.min_gpus_for_requests:,}")]
-                if capacity.requests is not None
-                else []
-            ),
+            ("KV per token (before any window cap)", f"{size.kv_cache_bytes_per_token:,.0f} bytes"),
+            ("KV per request", format_bytes(size.kv_cache_bytes_per_request, binary)),
         ],
     )
+    _derivation(size.steps)
+    _console.print("Add --gpu NAME for the requests that fit beside the weights.")
+
+
+def render_kv(capacity: KVCapacity, model: str, binary: bool) -> None:
+    fmt = lambda value: format_bytes(value, binary)  # noqa: E731
+    size = capacity.size
+    free = fmt(capacity.free_bytes) if capacity.free_bytes >= 0 else f"none (short by {fmt(-capacity.free_bytes)})"
+    rows = [
+        ("KV per token (before any window cap)", f"{size.kv_cache_bytes_per_token:,.0f} bytes"),
+        ("KV per request", fmt(size.kv_cache_bytes_per_request)),
+        ("weights", fmt(capacity.weights_bytes)),
+        ("free for KV", free),
+        ("max concurrent requests", f"{capacity.max_requests:,}"),
+    ]
+    if capacity.requests is not None:
+        needed = capacity.min_gpus_for_requests
+        rows.append((f"GPUs for {capacity.requests:,} requests", f"{needed:,}" if needed else "no tensor-parallel size fits"))
+    _figures(f"KV cache: {model}, context {size.context:,}, {capacity.gpus} × {capacity.gpu.name}", rows)
     _derivation(capacity.steps)
 
 
