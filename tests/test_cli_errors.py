@@ -187,9 +187,9 @@ BAD_CONFIGS = {
     "malformed": ('{"model_type": "llama",', ["invalid JSON"]),
     "truncated": (_LLAMA_TEXT[: len(_LLAMA_TEXT) // 2], ["invalid JSON"]),
     "empty": ("", ["invalid JSON"]),
-    "top-level-list": ("[1, 2]", ["JSON object", "list"]),
-    "top-level-number": ("42", ["JSON object", "int"]),
-    "top-level-string": ('"llama"', ["JSON object", "str"]),
+    "top-level-list": ("[1, 2]", ["JSON object", "an array"]),
+    "top-level-number": ("42", ["JSON object", "a number"]),
+    "top-level-string": ('"llama"', ["JSON object", "a string"]),
     "missing-layers": (_llama_without("num_hidden_layers"), ["'num_hidden_layers'", "missing"]),
     "missing-model-type": (_llama_without("model_type"), ["'model_type'", "missing"]),
     "layers-string": (_llama_with(num_hidden_layers="32"), ["'num_hidden_layers'", '"32"']),
@@ -413,3 +413,27 @@ def test_kv_without_gpu_prints_sizes(capsys: pytest.CaptureFixture[str]) -> None
 def test_kv_long_context_allowed_with_flag(capsys: pytest.CaptureFixture[str]) -> None:
     result = run_cli(capsys, ["kv", "gpt2", "--context", "4k", "--gpu", "h100", "--allow-long-context"])
     assert result.code == 0
+
+
+def test_memory_fsdp_contradicts_explicit_zero_0(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*MEMORY_TRAIN, "--fsdp", "--zero", "0", "--dp", "8"]
+    assert_usage_error(run_cli(capsys, args), "--fsdp", "--zero 0")
+
+
+def test_memory_int4_group_without_int4(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*MEMORY_INFER, "--int4-group-size", "64"]
+    assert_usage_error(run_cli(capsys, args), "--int4-group-size", "--dtype int4")
+
+
+def test_kv_partial_custom_gpu_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_usage_error(run_cli(capsys, ["kv", "gpt2", "--context", "1k", "--hbm", "80GB"]), "--peak", "--bandwidth")
+
+
+def test_model_seq_beyond_positions(capsys: pytest.CaptureFixture[str]) -> None:
+    assert_usage_error(run_cli(capsys, ["model", "gpt2", "--seq", "8k"]), "--seq 8,192", "--allow-long-context")
+
+
+def test_memory_infer_default_context_capped(capsys: pytest.CaptureFixture[str]) -> None:
+    result = run_cli(capsys, ["memory", "gpt2", "--infer", "--gpu", "h100", "--json"])
+    assert result.code == 0
+    assert json.loads(result.stdout)["context"] == 1024

@@ -79,8 +79,8 @@ def test_model_json_contract(capsys) -> None:
 
 
 def test_model_json_seq_option(capsys) -> None:
-    short = napkin_json(capsys, "model", "llama-3-8b", "--seq", "512")
-    long = napkin_json(capsys, "model", "llama-3-8b", "--seq", "32k")
+    short = napkin_json(capsys, "model", "llama-3.1-8b", "--seq", "512")
+    long = napkin_json(capsys, "model", "llama-3.1-8b", "--seq", "32k")
     assert long["seq"] == 32768
     assert long["forward_flop_per_token_at_seq"] > short["forward_flop_per_token_at_seq"]
 
@@ -124,3 +124,12 @@ def test_model_int4_group_size(capsys) -> None:
     result = napkin_json(capsys, "model", "gpt2", "--int4-group-size", "32")
     assert result["int4_group_size"] == 32
     assert result["weights_bytes"]["int4"] == pytest.approx(124_439_808 * (0.5 + 2.5 / 32))
+
+
+def test_model_default_seq_capped_at_positions(capsys) -> None:
+    # GPT-2 has 1,024 positions, so the default sequence of 4,096 is lowered to them.
+    assert napkin_json(capsys, "model", "gpt2")["seq"] == 1024
+
+
+def test_model_long_seq_allowed_with_flag(capsys) -> None:
+    assert napkin_json(capsys, "model", "gpt2", "--seq", "8k", "--allow-long-context")["seq"] == 8192

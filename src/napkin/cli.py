@@ -42,7 +42,7 @@ def _resolve_gpu(gpu_name: str | None, peak: float | None, bandwidth: float | No
 
     base = get_gpu(gpu_name) if gpu_name else None
     if base is None and not (peak and bandwidth and hbm):
-        if not required:
+        if not required and not (peak or bandwidth or hbm):
             return None
         if peak or bandwidth or hbm:
             missing = [flag for flag, value in (("--peak", peak), ("--bandwidth", bandwidth), ("--hbm", hbm)) if not value]
@@ -91,14 +91,22 @@ def _subject(options: list[str], singular: str, plural: str) -> str:
     return f"{', '.join(options)} {singular if len(options) == 1 else plural}"
 
 
-def _check_context(arch: Any, context: int, allow_long_context: bool) -> None:
-    """Reject a context longer than the model's positions unless the user allows it."""
+def _tokens(arch: Any, name: str, value: int, allow_long_context: bool) -> int:
+    """Return a sequence or context length checked against the model's maximum positions.
+
+    A default longer than the model's positions is lowered to them; a length the user typed is
+    rejected unless --allow-long-context is given.
+    """
     limit = getattr(arch, "max_position_embeddings", None)
-    if limit and context > limit and not allow_long_context:
-        raise OptionError(
-            f"context {context:,} is longer than {arch.name}'s maximum of {limit:,} positions; "
-            "shorten --context, or pass --allow-long-context to estimate it anyway"
-        )
+    if arch is None or not limit or value <= limit or allow_long_context:
+        return value
+    if not _given(name):
+        return limit
+    option = _given(name)[0]
+    raise OptionError(
+        f"{option} {value:,} is longer than {arch.name}'s maximum of {limit:,} positions; "
+        f"shorten {option}, or pass --allow-long-context to estimate it anyway"
+    )
 
 
 def _emit_json(payload: dict[str, Any] | list[Any]) -> None:
@@ -192,9 +200,10 @@ def main() -> None:
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Sequence length in tokens for the attention FLOPs (8k = 8,192).")
 @click.option("--kv-dtype", type=click.Choice(["bf16", "fp16", "fp8", "int8", "fp32"]), default="bf16", show_default=True, help="KV-cache element type.")
 @click.option("--int4-group-size", type=WHOLE, default="128", show_default=True, help="Weights per int4 quantisation group (one 16-bit scale and 4-bit zero point each).")
+@click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @json_option
 @binary_option
-def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_json: bool, binary: bool) -> None:
+def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, allow_long_context: bool, as_json: bool, binary: bool) -> None:
     """Show a model's architecture, exact parameters, FLOPs/token, weights per dtype and KV bytes/token.
 
     MODEL is a preset name (see 'napkin models') or a path to a HuggingFace config.json.
@@ -204,7 +213,9 @@ def model_command(model: str, seq: int, kv_dtype: str, int4_group_size: int, as_
     from .presets import load_model
     from .summary import summarize_model
 
-    summary = summarize_model(load_model(model), seq, kv_dtype=kv_dtype, int4_group_size=int4_group_size)
+    arch = load_model(model)
+    seq = _tokens(arch, "seq", seq, allow_long_context)
+    summary = summarize_model(arch, seq, kv_dtype=kv_dtype, int4_group_size=int4_group_size)
     if as_json:
         _emit_json(summary.to_dict())
         return
@@ -301,8 +312,9 @@ def gpus_command(as_json: bool, binary: bool) -> None:
 @click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4.")
 @click.option("--price", type=PRICE, help="USD per GPU-hour, e.g. 2 or $2/hr [default: the GPU's catalog rate].")
 @click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model).")
+@click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @json_option
-def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, as_json) -> None:
+def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json) -> None:
     """Estimate a training run's compute, wall-clock, GPU-hours and cost from 6·N·D.
 
     Example: napkin train llama-3-70b --tokens 15T --gpu h100 --gpus 1024 --mfu 40% --price 2
@@ -325,6 +337,7 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 
             att = arch.attention
             width = (att.qk_head_dim + att.value_head_dim) / 2
+            seq = _tokens(arch, "seq", seq, allow_long_context)
             per_token = palm_model_flop_per_token(n, arch.num_layers, att.num_heads, width, seq)
             formula = f"6 · N + 12 · L · H · Q · T, T = {seq:,}"
     else:
@@ -381,7 +394,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     if mode != "train" and not mode_infer:
         raise OptionError("choose --train or --infer")
     training_only = _given("optimizer", "zero", "fsdp", "dp", "tp", "sequence_parallel", "batch", "seq", "recompute", "attention_kernel")
-    inference_only = _given("context", "requests", "gpus", "weights_dtype", "kv_dtype", "int4_group_size", "allow_long_context")
+    inference_only = _given("context", "requests", "gpus", "weights_dtype", "kv_dtype", "int4_group_size")
     if mode == "train" and inference_only:
         them = "it" if len(inference_only) == 1 else "them"
         raise OptionError(f"{_subject(inference_only, 'applies', 'apply')} to --infer, not --train: drop {them}")
@@ -390,7 +403,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
         hint = " (use --gpus to split the weights over GPUs)" if "--tp" in training_only else ""
         raise OptionError(f"{_subject(training_only, 'applies', 'apply')} to --train, not --infer: drop {them}{hint}")
     if fsdp:
-        if zero not in (0, 3):
+        if _given("zero") and zero != 3:
             raise OptionError(f"--fsdp shards like ZeRO stage 3 and contradicts --zero {zero}: drop one of them")
         zero = 3
     if zero and not _given("dp"):
@@ -398,17 +411,19 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     if sequence_parallel and tp < 2:
         raise OptionError("--sp needs tensor parallelism: add --tp N with N ≥ 2")
     arch, bare = _load_model(model, params)
-    if arch is None and _given("context", "requests", "kv_dtype"):
-        raise OptionError("the KV cache needs an architecture: name a model or a config.json instead of --params")
+    if arch is None and _given("context", "requests", "kv_dtype", "allow_long_context"):
+        raise OptionError("the KV cache and context checks need an architecture: name a model or a config.json instead of --params")
+    if weights_dtype != "int4" and _given("int4_group_size"):
+        raise OptionError("--int4-group-size applies to --dtype int4 only: drop it or add --dtype int4")
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
     if mode == "train":
+        seq = _tokens(arch, "seq", seq, allow_long_context)
         estimate = training_memory(
             gpu, params=bare, arch=arch, optimizer=optimizer, zero_stage=zero, dp=dp, micro_batch=batch, seq=seq,
             recompute=recompute, attention_kernel=attention_kernel, tp=tp, sequence_parallel=sequence_parallel, binary=binary,
         )
     else:
-        if arch is not None:
-            _check_context(arch, context, allow_long_context)
+        context = _tokens(arch, "context", context, allow_long_context)
         estimate = inference_memory(
             gpu, params=bare, arch=arch, context=context, requests=requests, weights_dtype=weights_dtype, kv_dtype=kv_dtype,
             gpus=gpus, int4_group_size=int4_group_size, binary=binary,
@@ -446,7 +461,7 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
     from .presets import load_model
 
     arch = load_model(model)
-    _check_context(arch, context, allow_long_context)
+    context = _tokens(arch, "context", context, allow_long_context)
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm, required=False)
     if gpu is None:
         needs_gpu = _given("gpus", "requests", "weights_dtype", "int4_group_size")
@@ -483,8 +498,9 @@ def kv_command(model, context, gpu_name, peak, bandwidth, hbm, gpus, requests, w
 @click.option("--batch", "batches", type=BATCHES, default="1", show_default=True, help="Batch sizes, comma-separated (e.g. 1,8,64,512).")
 @click.option("--context", type=LENGTH_OR_ZERO, default="0", show_default=True, help="Cached tokens per request read in each decode step (0: weights only).")
 @click.option("--prompt", type=LENGTH, default="2048", show_default=True, help="Prompt tokens per request for the prefill point.")
+@click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @json_option
-def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, prompt, as_json) -> None:
+def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, prompt, allow_long_context, as_json) -> None:
     """Ridge point of a GPU, and where a model's prefill and decode steps sit on its roofline.
 
     Example: napkin roofline --gpu h100 --model llama-3-8b --batch 1,8,64,512
@@ -500,6 +516,9 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
         from .presets import load_model
 
         arch = load_model(model)
+    if arch is not None:
+        context = _tokens(arch, "context", context, allow_long_context)
+        prompt = _tokens(arch, "prompt", prompt, allow_long_context)
     result = analyze_roofline(gpu, arch, tuple(batches), context, prompt)
     if as_json:
         _emit_json({"model": arch.name if arch else None, **result.to_dict()})

@@ -83,8 +83,21 @@ def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
         # Python rejects integer literals of more than 4,300 digits with a ValueError.
         raise ConfigError(f"{source}: a number in the file has more than 4,300 digits; no model config has such numbers") from None
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a JSON object at the top level, got {type(data).__name__}")
+        raise ConfigError(f"{source}: expected a JSON object at the top level, got {_json_type(data)}")
     return data
+
+
+def _json_type(value: Any) -> str:
+    """Return the JSON name of a parsed value's type: null, true/false, number, string, array."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return "an array"
 
 
 class _Reader:

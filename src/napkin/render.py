@@ -214,7 +214,7 @@ def render_serving(cost: ServingCost) -> None:
         "Serving cost",
         [
             ("throughput", f"{format_number(cost.tokens_per_s_per_gpu)} tokens/s per GPU"),
-            ("price", f"${cost.usd_per_gpu_hour:g}/GPU-hour"),
+            ("price", f"{format_usd(cost.usd_per_gpu_hour)}/GPU-hour"),
             ("cost", f"{format_usd(cost.usd_per_million_tokens)} per 1M tokens"),
         ],
     )

@@ -129,7 +129,7 @@ def parse_param_count(text: str | float, what: str = "parameter count") -> float
     value = parse_count(text, what)
     if isinstance(text, str) and _NUMBER_WITH_SUFFIX.match(text) and not _NUMBER_WITH_SUFFIX.match(text).group(2):
         if value < 1e6:
-            raise UnitError(f"invalid {what} {text!r}: too small for a model; add a suffix, e.g. {text.strip()}B")
+            raise UnitError(f"invalid {what} {text!r}: too small for a model; add a suffix, e.g. 70B for 70 billion")
     return value
 
 
@@ -162,7 +162,8 @@ def parse_bytes(text: str, what: str = "memory size") -> float:
     _check_finite(number, str(text), what, allow_zero=False)
     key = unit.lower()
     if key == "":
-        raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {text}GB (10^9 bytes) or {text}GiB (2^30 bytes)")
+        shown = f"{number / 1e9:g}" if number >= 1e6 else f"{number:g}"
+        raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {shown}GB (10^9 bytes) or {shown}GiB (2^30 bytes)")
     if key not in _BYTE_UNITS:
         raise UnitError(
             f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB"
@@ -189,7 +190,8 @@ def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
     _check_finite(number, raw, what, allow_zero=False)
     unit = match.group(2)
     if unit == "":
-        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {raw}TB/s or {raw}GB/s")
+        shown = f"{number / 1e12:g}" if number >= 1e9 else f"{number:g}"
+        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {shown}TB/s or {shown}GB/s")
     if match.group(3) is None:
         # "3.35GB" is a size; taking it as a rate would hide swapped --hbm and --bandwidth values.
         raise UnitError(f"invalid {what} {raw!r}: a bandwidth is a rate; write {raw}/s")
