@@ -190,6 +190,10 @@ def activation_bytes_per_layer(
     """
     if seq < 1 or micro_batch < 1 or tp < 1:
         raise OptionError(f"invalid sequence {seq}, micro-batch {micro_batch} or tp {tp}: each must be 1 or more")
+    if recompute not in ("none", "selective", "full"):
+        raise OptionError(f"unknown recompute mode {recompute!r}: use none, selective or full")
+    if attention_kernel not in ("flash", "eager"):
+        raise OptionError(f"unknown attention kernel {attention_kernel!r}: use flash or eager")
     s, b, h, t = seq, micro_batch, hidden_size, tp
     sb = s * b
     att = layer.attention

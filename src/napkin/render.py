@@ -97,17 +97,19 @@ def render_models(rows: list[dict[str, object]]) -> None:
 
 
 def render_gpus(gpus: list[GPU], binary: bool) -> None:
+    memory_unit, memory_scale = ("GiB", 2.0**30) if binary else ("GB", 1e9)
     table = Table(title="GPU spec sheet (dense peaks, no sparsity)", title_justify="left")
-    for name, justify in (("name", "left"), ("memory", "right"), ("bandwidth", "right"), ("bf16", "right"), ("fp8", "right"), ("ridge", "right"), ("$/h", "right")):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+    headers = ("name", f"memory ({memory_unit})", "bandwidth (TB/s)", "bf16 (TFLOP/s)", "fp8 (TFLOP/s)", "ridge (FLOP/B)", "$/h")
+    for header in headers:
+        table.add_column(header, justify="left" if header == "name" else "right", overflow="fold")
     for gpu in gpus:
         table.add_row(
             gpu.name,
-            format_bytes(gpu.hbm_bytes, binary),
-            format_rate(gpu.hbm_bandwidth_bytes_per_s, "B/s"),
-            format_rate(gpu.bf16_flop_per_s, "FLOP/s"),
-            format_rate(gpu.fp8_flop_per_s, "FLOP/s") if gpu.fp8_flop_per_s else "—",
-            f"{gpu.ridge_flop_per_byte:.0f} FLOP/B",
+            format_number(gpu.hbm_bytes / memory_scale),
+            format_number(gpu.hbm_bandwidth_bytes_per_s / 1e12),
+            format_number(gpu.bf16_flop_per_s / 1e12),
+            format_number(gpu.fp8_flop_per_s / 1e12) if gpu.fp8_flop_per_s else "—",
+            f"{gpu.ridge_flop_per_byte:.0f}",
             f"{gpu.usd_per_hour:.2f}" if gpu.usd_per_hour is not None else "—",
         )
     _console.print(table)
