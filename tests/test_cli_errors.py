@@ -437,3 +437,18 @@ def test_memory_infer_default_context_capped(capsys: pytest.CaptureFixture[str])
     result = run_cli(capsys, ["memory", "gpt2", "--infer", "--gpu", "h100", "--json"])
     assert result.code == 0
     assert json.loads(result.stdout)["context"] == 1024
+
+
+def test_memory_params_with_activation_options(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["memory", "--params", "70B", "--train", "--gpu", "h100", "--seq", "8k"]
+    assert_usage_error(run_cli(capsys, args), "--seq", "architecture")
+
+
+def test_memory_infer_uneven_kv_split(capsys: pytest.CaptureFixture[str]) -> None:
+    args = ["memory", "mixtral-8x22b", "--infer", "--gpu", "h100", "--gpus", "6"]
+    assert_usage_error(run_cli(capsys, args), "--gpus 6", "8 KV heads")
+
+
+def test_train_allow_long_context_without_seq(capsys: pytest.CaptureFixture[str]) -> None:
+    args = [*TRAIN, "--allow-long-context"]
+    assert_usage_error(run_cli(capsys, args), "--allow-long-context", "--seq")

@@ -6,7 +6,7 @@ import pytest
 
 from napkin.errors import OptionError
 from napkin.hardware import get_gpu
-from napkin.kv import fewest_tensor_parallel_gpus, kv_capacity, kv_shards, kv_size
+from napkin.kv import fewest_tensor_parallel_gpus, kv_capacity, kv_shards, kv_size, tensor_parallel_sizes
 from napkin.presets import load_model
 
 
@@ -88,3 +88,21 @@ def test_kv_size_parts() -> None:
 def test_kv_size_rejects_fractional_context() -> None:
     with pytest.raises(OptionError, match="whole number"):
         kv_size(load_model("gpt2"), 2.5)  # type: ignore[arg-type]
+
+
+def test_tensor_parallel_sizes_need_even_kv_split() -> None:
+    # Mixtral-8x22B: 48 query heads, 8 KV heads; 6 divides 48 but splits 8 KV heads unevenly.
+    sizes = tensor_parallel_sizes(load_model("mixtral-8x22b"))
+    assert 6 not in sizes
+    assert sizes == [1, 2, 4, 8, 16, 24, 48]
+
+
+def test_kv_capacity_uneven_kv_split_rejected() -> None:
+    with pytest.raises(OptionError, match="use one of 1, 2, 4, 8"):
+        kv_capacity(load_model("mixtral-8x22b"), get_gpu("h100"), 8192, gpus=6)
+
+
+def test_kv_capacity_keeps_size_properties() -> None:
+    capacity = kv_capacity(load_model("llama-3-70b"), get_gpu("h100"), 8192, gpus=2)
+    assert capacity.kv_cache_bytes_per_token == 327_680
+    assert capacity.context == 8192

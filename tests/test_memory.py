@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from napkin.arch import Attention, DenseMLP, Layer
+from napkin.errors import OptionError
 from napkin.hardware import get_gpu
 from napkin.memory import (
     OPTIMIZERS,
@@ -177,3 +178,13 @@ def test_kv_fp8_halves_bf16() -> None:
 
 def test_min_gpus_exact_fit_is_one() -> None:
     assert min_gpus(80e9, 80e9) == 1
+
+
+def test_min_gpus_rejects_zero_memory() -> None:
+    with pytest.raises(OptionError, match="GPU memory"):
+        min_gpus(1e9, 0)
+
+
+def test_weight_bytes_rejects_negative_count() -> None:
+    with pytest.raises(OptionError, match="parameter count"):
+        weight_bytes(-1e9, "bf16")

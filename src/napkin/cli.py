@@ -342,6 +342,8 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
             formula = f"6 · N + 12 · L · H · Q · T, T = {seq:,}"
     else:
         n = bare
+    if allow_long_context and not seq:
+        raise OptionError("--allow-long-context applies to a typed --seq: add one or drop the flag")
     bill = training_bill(n, tokens, gpus, gpu.bf16_flop_per_s, mfu, price, per_token, formula)
     if as_json:
         payload = {"model": arch.name if arch else None, "gpu": gpu.name, **bill.to_dict()}
@@ -411,6 +413,15 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     if sequence_parallel and tp < 2:
         raise OptionError("--sp needs tensor parallelism: add --tp N with N ≥ 2")
     arch, bare = _load_model(model, params)
+    needs_arch = _given("seq", "batch", "recompute", "attention_kernel") if mode == "train" else []
+    if arch is None and needs_arch:
+        raise OptionError(
+            f"{_subject(needs_arch, 'sets', 'set')} activations, which need an architecture: "
+            "name a model or a config.json instead of --params"
+        )
+    length_option = "seq" if mode == "train" else "context"
+    if _given("allow_long_context") and not _given(length_option):
+        raise OptionError(f"--allow-long-context applies to a typed --{length_option}: add one or drop the flag")
     if arch is None and _given("context", "requests", "kv_dtype", "allow_long_context"):
         raise OptionError("the KV cache and context checks need an architecture: name a model or a config.json instead of --params")
     if weights_dtype != "int4" and _given("int4_group_size"):
@@ -508,7 +519,7 @@ def roofline_command(gpu_name, peak, bandwidth, hbm, model, batches, context, pr
     from .roofline import analyze_roofline
 
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
-    needs_model = _given("batches", "context", "prompt")
+    needs_model = _given("batches", "context", "prompt", "allow_long_context")
     if not model and needs_model:
         raise OptionError(f"{_subject(needs_model, 'needs', 'need')} a model to place on the roofline: add --model NAME")
     arch = None

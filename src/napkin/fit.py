@@ -21,7 +21,7 @@ from .memory import (
     training_state,
     weight_bytes,
 )
-from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards
+from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards, tensor_parallel_sizes
 from .params import count_params
 from .units import format_bytes
 
@@ -236,6 +236,8 @@ def inference_memory(
     """
     if arch is None and params is None:
         raise OptionError("no model given: pass a model name, a config.json or --params")
+    if arch is not None and params is not None:
+        raise OptionError("give an architecture or a parameter count, not both")
     if gpus < 1 or requests < 1:
         raise OptionError(f"invalid count: --gpus {gpus} and --requests {requests} must be 1 or more")
     if arch is not None:
@@ -270,7 +272,12 @@ def inference_memory(
     fewest = min_gpus(total, gpu.hbm_bytes)
     steps += [
         Step("total per GPU", "weights ÷ GPUs + KV cache + activations", "", fmt(weights / gpus + (kv_per_gpu or 0.0) + (activations_all or 0.0) / gpus)),
-        Step("fewest GPUs", "⌈(weights + KV + activations) ÷ HBM⌉", f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉", f"{fewest:,} × {gpu.name}"),
+        Step(
+            "fewest GPUs, memory alone",
+            "⌈(weights + KV + activations) ÷ HBM⌉, a lower bound",
+            f"⌈{num(total)} ÷ {num(gpu.hbm_bytes)}⌉",
+            f"{fewest:,} × {gpu.name}",
+        ),
     ]
     tensor_parallel = None
     if arch is not None:
@@ -278,8 +285,8 @@ def inference_memory(
         steps.append(
             Step(
                 "fewest GPUs for tensor parallelism",
-                "smallest divisor t of the heads with weights ÷ t + KV ÷ kv_shards(t) + activations ÷ t ≤ HBM",
-                f"{arch.attention.num_heads} heads",
+                "smallest tensor-parallel t with weights ÷ t + KV ÷ kv_shards(t) + activations ÷ t ≤ HBM",
+                f"t in {', '.join(map(str, tensor_parallel_sizes(arch)))}",
                 f"{tensor_parallel:,} × {gpu.name}" if tensor_parallel else "none: needs pipeline parallelism or GPUs with more memory",
             )
         )

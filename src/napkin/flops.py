@@ -114,4 +114,6 @@ def palm_model_flop_per_token(params: float, layers: int, heads: int, head_dim: 
     dimension, T sequence length. The attention term counts the full score matrix (no causal
     halving), forward and backward; this is the numerator of MFU.
     """
+    if min(params, layers, heads, head_dim, seq) < 0:
+        raise OptionError("invalid PaLM FLOPs inputs: parameters, layers, heads, head width and sequence must be 0 or more")
     return 6.0 * params + 12.0 * layers * heads * head_dim * seq

@@ -76,6 +76,8 @@ def list_gpus() -> list[GPU]:
 
 def get_gpu(name: str) -> GPU:
     """Return the catalog entry called `name` or one of its aliases, case-insensitively."""
+    if not isinstance(name, str):
+        raise TypeError(f"get_gpu() takes a GPU name such as 'h100', not {type(name).__name__}")
     key = name.strip().lower().replace("_", "-").replace(" ", "-")
     entries = _entries()
     if key not in entries:

@@ -1,8 +1,9 @@
 """KV-cache sizes and capacity: bytes per token and per request, requests that fit, GPUs needed.
 
 Under tensor parallelism of size t, each GPU keeps a_kv ÷ t of the key/value heads; when t
-exceeds a_kv, heads are replicated so each GPU keeps one (vLLM does the same). An MLA latent is
-shared by all heads, so every GPU keeps all of it.
+exceeds a_kv, heads are replicated so each GPU keeps one. Either t divides a_kv or a_kv divides
+t, as vLLM requires, so the split is even. An MLA latent is shared by all heads, so every GPU
+keeps all of it.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ __all__ = [
     "kv_dtype_bytes",
     "kv_shards",
     "kv_size",
+    "tensor_parallel_sizes",
 ]
 
 
@@ -57,29 +59,41 @@ def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
 
+def tensor_parallel_sizes(arch: ModelArch) -> list[int]:
+    """Return the GPU counts tensor parallelism can use: divisors t of the attention heads with
+    t dividing the KV heads or the KV heads dividing t (any divisor for MLA)."""
+    att = arch.attention
+    sizes = []
+    for size in _divisors(att.num_heads):
+        if att.kind == "mla" or att.num_kv_heads % size == 0 or size % att.num_kv_heads == 0:
+            sizes.append(size)
+    return sizes
+
+
 def check_tensor_parallel(arch: ModelArch, gpus: int) -> None:
-    """Raise unless `gpus` divides the attention heads, as tensor parallelism needs."""
-    heads = arch.attention.num_heads
-    if gpus < 1:
-        raise OptionError(f"invalid GPU count {gpus}: must be 1 or more")
-    if heads % gpus:
-        larger = [d for d in _divisors(heads) if d > gpus]
-        suggestion = f"such as {larger[0]}" if larger else f"(at most {heads})"
+    """Raise unless tensor parallelism can split `arch` over `gpus` GPUs evenly."""
+    if not (isinstance(gpus, int) and gpus >= 1):
+        raise OptionError(f"invalid GPU count {gpus!r}: must be a whole number, 1 or more")
+    sizes = tensor_parallel_sizes(arch)
+    if gpus not in sizes:
+        att = arch.attention
+        larger = [size for size in sizes if size > gpus]
+        suggestion = f"such as {larger[0]}" if larger else f"(at most {sizes[-1]})"
         raise OptionError(
-            f"--gpus {gpus} cannot split the {heads} attention heads of {arch.name} evenly (tensor "
-            f"parallelism): use a divisor of {heads} {suggestion}"
+            f"--gpus {gpus} cannot split the {att.num_heads} attention heads and {att.num_kv_heads} KV heads "
+            f"of {arch.name} evenly (tensor parallelism): use one of {', '.join(map(str, sizes))} {suggestion}"
         )
 
 
 def fewest_tensor_parallel_gpus(
     arch: ModelArch, gpu: GPU, weights_bytes: float, kv_bytes: float, activation_bytes: float = 0.0
 ) -> int | None:
-    """Return the fewest GPUs, a divisor of the attention heads, whose memory each holds its share.
+    """Return the fewest GPUs that tensor parallelism can use and whose memory each has room for its share.
 
     Per GPU: weights ÷ t + KV ÷ kv_shards(t) + activations ÷ t. None when no tensor-parallel
     size fits, which leaves pipeline parallelism or GPUs with more memory.
     """
-    for size in _divisors(arch.attention.num_heads):
+    for size in tensor_parallel_sizes(arch):
         per_gpu = weights_bytes / size + kv_bytes / kv_shards(arch, size) + activation_bytes / size
         if per_gpu <= gpu.hbm_bytes:
             return size
@@ -152,6 +166,18 @@ class KVCapacity:
     steps: tuple[Step, ...]
     requests: int | None = None
     min_gpus_for_requests: int | None = None
+
+    @property
+    def context(self) -> int:
+        return self.size.context
+
+    @property
+    def kv_cache_bytes_per_token(self) -> float:
+        return self.size.kv_cache_bytes_per_token
+
+    @property
+    def kv_cache_bytes_per_request(self) -> float:
+        return self.size.kv_cache_bytes_per_request
 
     @property
     def free_bytes(self) -> float:
@@ -238,8 +264,8 @@ def kv_capacity(
         steps.append(
             Step(
                 f"GPUs for {requests:,} requests",
-                "smallest divisor t of the heads with weights ÷ t + requests · KV/request ÷ kv_shards(t) ≤ HBM",
-                f"{arch.attention.num_heads} heads",
+                "smallest tensor-parallel t with weights ÷ t + requests · KV/request ÷ kv_shards(t) ≤ HBM",
+                f"t in {', '.join(map(str, tensor_parallel_sizes(arch)))}",
                 f"{needed:,} × {gpu.name}" if needed else "none: needs pipeline parallelism or GPUs with more memory",
             )
         )

@@ -57,6 +57,8 @@ def weight_bytes(params: float, dtype: str, group_size: int = INT4_GROUP_SIZE) -
     """Return the bytes of `params` weights stored as `dtype` (every parameter at that type)."""
     if dtype not in DTYPE_BYTES:
         raise OptionError(f"unknown dtype {dtype!r}: use one of {', '.join(DTYPE_BYTES)}")
+    if not (math.isfinite(params) and params >= 0):
+        raise OptionError(f"invalid parameter count {params!r}: must be a finite number, 0 or more")
     per_param = int4_bytes_per_param(group_size) if dtype == "int4" else DTYPE_BYTES[dtype]
     return params * per_param
 
@@ -325,4 +327,8 @@ def kv_cache_bytes(arch: ModelArch, context: int, dtype_bytes: float = 2) -> flo
 
 def min_gpus(total_bytes: float, hbm_bytes: float) -> int:
     """Return the fewest GPUs whose memory adds up to `total_bytes`: ⌈total / HBM⌉ (ignores sharding overhead)."""
+    if not (math.isfinite(total_bytes) and total_bytes >= 0):
+        raise OptionError(f"invalid memory total {total_bytes!r}: must be a finite number of bytes, 0 or more")
+    if not (math.isfinite(hbm_bytes) and hbm_bytes > 0):
+        raise OptionError(f"invalid GPU memory {hbm_bytes!r}: must be a positive finite number of bytes")
     return max(1, math.ceil(total_bytes / hbm_bytes - 1e-12))

@@ -78,6 +78,8 @@ def list_presets() -> list[Preset]:
 
 def resolve_preset(name: str) -> Preset:
     """Return the preset called `name` (or an alias); suggest close names when unknown."""
+    if not isinstance(name, str):
+        raise TypeError(f"resolve_preset() takes a preset name such as 'llama-3-70b', not {type(name).__name__}")
     key = name.strip().lower()
     entries = _entries()
     if key not in entries:

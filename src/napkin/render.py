@@ -135,8 +135,10 @@ def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
     activations = "not estimated" if estimate.activations_bytes is None else fmt(estimate.activations_bytes)
     verdict = "fits" if estimate.fits else "does NOT fit"
     fewest = f"{estimate.min_gpus:,}" if estimate.min_gpus is not None else "none at these settings"
+    settings = estimate.settings
     if estimate.mode == "train":
         rows = [
+            ("sequence × micro-batch", f"{settings['seq']:,} tokens × {settings['micro_batch']:,}"),
             ("weights", fmt(estimate.weights_bytes)),
             ("gradients", fmt(estimate.gradients_bytes)),
             ("optimizer state", fmt(estimate.optimizer_bytes)),
@@ -144,11 +146,13 @@ def render_memory(estimate: MemoryEstimate, model: str, binary: bool) -> None:
         ]
     else:
         rows = [
+            ("context × requests", f"{settings['context']:,} tokens × {settings['requests']:,}"),
             ("weights", fmt(estimate.weights_bytes)),
             ("KV cache", "not estimated" if estimate.kv_cache_bytes is None else fmt(estimate.kv_cache_bytes)),
             ("activations", activations),
         ]
-    rows += [("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"), ("fewest GPUs", fewest)]
+    fewest_label = "fewest GPUs" if estimate.mode == "train" else "fewest GPUs, memory alone"
+    rows += [("total per GPU", f"{fmt(estimate.total_bytes)} ({verdict})"), (fewest_label, fewest)]
     if estimate.mode == "infer" and estimate.kv_cache_bytes is not None:
         tensor_parallel = estimate.min_gpus_tensor_parallel
         rows.append(("fewest GPUs for tensor parallelism", f"{tensor_parallel:,}" if tensor_parallel else "none fits"))

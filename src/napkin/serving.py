@@ -39,7 +39,7 @@ def serving_cost(tokens_per_s_per_gpu: float, usd_per_gpu_hour: float) -> Servin
     tokens_per_hour = tokens_per_s_per_gpu * 3600
     cost = usd_per_gpu_hour / tokens_per_hour * 1e6
     steps = (
-        Step("tokens per GPU-hour", "tokens/s/GPU · 3600", f"{num(tokens_per_s_per_gpu)} · 3600", num(tokens_per_hour)),
+        Step("tokens per GPU-hour", "tokens/s/GPU · 3,600", f"{num(tokens_per_s_per_gpu)} · 3,600", num(tokens_per_hour)),
         Step("$/1M tokens", "$/GPU-hour ÷ tokens per GPU-hour · 10^6", f"{num(usd_per_gpu_hour)} ÷ {num(tokens_per_hour)} · 1e6", format_usd(cost)),
     )
     return ServingCost(tokens_per_s_per_gpu, usd_per_gpu_hour, cost, steps)

@@ -108,7 +108,7 @@ def training_bill(
         total_step,
         Step("usable rate", "GPUs · peak · MFU", f"{gpus:,} · {num(peak_flop_per_s)} · {mfu:.3g}", format_rate(usable, "FLOP/s")),
         Step("wall-clock", "total ÷ rate", f"{num(total_flop)} ÷ {num(usable)}", f"{num(seconds)} s = {format_duration(seconds)}"),
-        Step("GPU-hours", "GPUs · seconds ÷ 3600", f"{gpus:,} · {num(seconds)} ÷ 3600", f"{num(gpu_hours)} GPU-h"),
+        Step("GPU-hours", "GPUs · seconds ÷ 3,600", f"{gpus:,} · {num(seconds)} ÷ 3,600", f"{num(gpu_hours)} GPU-h"),
         Step("cost", "GPU-hours · $/GPU-hour", f"{num(gpu_hours)} · {num(usd_per_gpu_hour)}", format_usd(cost)),
     )
     return TrainingBill(

@@ -83,9 +83,9 @@ def _check_finite(value: float, original: str, what: str, allow_zero: bool) -> f
         bound = "zero or more" if allow_zero else "greater than zero"
         raise UnitError(f"invalid {what} {original!r}: must be {bound}")
     if value > _MAX_MAGNITUDE:
-        raise UnitError(f"invalid {what} {original!r}: must be at most {_MAX_MAGNITUDE:g}")
+        raise UnitError(f"invalid {what} {original!r}: must be at most 10^21")
     if 0 < value < _MIN_MAGNITUDE:
-        raise UnitError(f"invalid {what} {original!r}: must be at least {_MIN_MAGNITUDE:g}")
+        raise UnitError(f"invalid {what} {original!r}: must be at least 10^-21")
     return value
 
 
@@ -347,6 +347,9 @@ def format_usd(value: float) -> str:
 
     Amounts under one cent keep three significant digits instead of printing as $0.00.
     """
+    if abs(value) >= 1e12:
+        mantissa, exponent = f"{value:.2e}".split("e")
+        return f"${mantissa}e{int(exponent)}"
     if abs(value) >= 1e6:
         number, prefix = _scaled(value, [(1e9, "B"), (1e6, "M")])
         return f"${number}{prefix}"
