@@ -109,7 +109,7 @@ def render_gpus(gpus: list[GPU], binary: bool) -> None:
             format_number(gpu.hbm_bandwidth_bytes_per_s / 1e12),
             format_number(gpu.bf16_flop_per_s / 1e12),
             format_number(gpu.fp8_flop_per_s / 1e12) if gpu.fp8_flop_per_s else "—",
-            f"{gpu.ridge_flop_per_byte:.0f}",
+            format_number(gpu.ridge_flop_per_byte),
             f"{gpu.usd_per_hour:.2f}" if gpu.usd_per_hour is not None else "—",
         )
     _console.print(table)
@@ -195,7 +195,7 @@ def render_roofline(result: Roofline, model: str | None) -> None:
     gpu = result.gpu
     _console.print(
         f"[bold]{gpu.name}[/bold]: {format_rate(gpu.bf16_flop_per_s, 'FLOP/s')} bf16, "
-        f"{format_rate(gpu.hbm_bandwidth_bytes_per_s, 'B/s')}, ridge {result.ridge_flop_per_byte:.0f} FLOP/byte"
+        f"{format_rate(gpu.hbm_bandwidth_bytes_per_s, 'B/s')}, ridge {format_number(result.ridge_flop_per_byte)} FLOP/byte"
     )
     if result.decode:
         table = Table(title=f"{model}: decode (context {result.context:,}) and prefill ({result.prompt:,} tokens)", title_justify="left")

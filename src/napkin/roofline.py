@@ -186,7 +186,7 @@ def analyze_roofline(
             "ridge",
             "peak FLOP/s ÷ bandwidth",
             f"{num(gpu.bf16_flop_per_s)} ÷ {num(gpu.hbm_bandwidth_bytes_per_s)}",
-            f"{ridge:.0f} FLOP/byte",
+            f"{num(ridge)} FLOP/byte",
         )
     ]
     if arch is None:

@@ -183,7 +183,7 @@ def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
     """
     raw = str(text).strip()
     _reject_non_finite(raw, what)
-    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*?)\s*(/\s*s|ps)?\s*$", raw)
+    match = re.match(rf"^\s*({_NUMBER})\s*([A-Za-z]*?)\s*(/\s*[sS]|ps)?\s*$", raw)
     if not match:
         raise UnitError(f"invalid {what} {raw!r}: expected a rate such as 3.35TB/s or 400Gb/s")
     number = _to_float(match.group(1), raw, what)
