@@ -552,9 +552,8 @@ def serve_cost_command(tokens_per_s, price, gpu_name, as_json) -> None:
 
     Example: napkin serve-cost --tokens-per-s 2500 --price 2
     """
-    from .serving import serving_cost
-
     from .hardware import get_gpu
+    from .serving import serving_cost
 
     gpu = get_gpu(gpu_name) if gpu_name else None
     if price is None:

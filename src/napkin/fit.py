@@ -1,4 +1,4 @@
-"""Will it fit: GPU memory per GPU for training and inference, and KV-cache capacity."""
+"""Will it fit: the four tenants of GPU memory per GPU, for training and for inference."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from .arch import ModelArch
 from .derivation import Step, num
 from .errors import OptionError
 from .hardware import GPU
+from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards, tensor_parallel_sizes
 from .memory import (
     INT4_GROUP_SIZE,
     OPTIMIZERS,
@@ -21,7 +22,6 @@ from .memory import (
     training_state,
     weight_bytes,
 )
-from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards, tensor_parallel_sizes
 from .params import count_params
 from .units import format_bytes
 

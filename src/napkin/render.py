@@ -9,8 +9,8 @@ from rich.table import Table
 
 from .derivation import Step
 from .fit import MemoryEstimate
-from .kv import KVCapacity, KVSize
 from .hardware import GPU
+from .kv import KVCapacity, KVSize
 from .roofline import Roofline
 from .serving import ServingCost
 from .summary import ModelSummary, describe_layers

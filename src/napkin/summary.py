@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from .arch import DenseMLP, ModelArch, MoE
 from .derivation import Step, num
-from .flops import FlopCount, count_flops, palm_model_flop_per_token
 from .errors import OptionError
+from .flops import FlopCount, count_flops, palm_model_flop_per_token
 from .memory import DTYPE_BYTES, INT4_GROUP_SIZE, kv_cache_bytes_per_token, weight_bytes
 from .params import ParamCount, count_params
 from .units import format_bytes, format_count, format_flop
