@@ -34,6 +34,7 @@ __all__ = [
     "fewest_tensor_parallel_gpus",
     "kv_capacity",
     "kv_dtype_bytes",
+    "kv_per_token_step",
     "kv_shards",
     "kv_size",
     "tensor_parallel_sizes",
@@ -120,6 +121,20 @@ class KVSize:
         }
 
 
+def kv_per_token_step(arch: ModelArch, kv_dtype: str) -> Step:
+    """Return the derivation of KV bytes per token: 2·L·a_kv·d·bytes, or L·(r_kv + d_rope)·bytes for MLA."""
+    element = kv_dtype_bytes(kv_dtype)
+    att = arch.attention
+    if att.kind == "mla":
+        formula = "L · (r_kv + d_rope) · bytes"
+        numbers = f"{arch.num_layers} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {element:g}"
+    else:
+        formula = "2 · L · a_kv · d · bytes"
+        numbers = f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {element:g}"
+    per_token = kv_cache_bytes_per_token(arch, element)
+    return Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes")
+
+
 def kv_size(arch: ModelArch, context: int, kv_dtype: str = "bf16", binary: bool = False) -> KVSize:
     """Return KV bytes per token (every layer) and per request of `context` tokens (windows capped)."""
     if not (isinstance(context, int) and context >= 1):
@@ -128,13 +143,6 @@ def kv_size(arch: ModelArch, context: int, kv_dtype: str = "bf16", binary: bool 
     per_token = kv_cache_bytes_per_token(arch, element)
     per_request = kv_cache_bytes(arch, context, element)
 
-    att = arch.attention
-    if att.kind == "mla":
-        formula = "L · (r_kv + d_rope) · bytes"
-        numbers = f"{arch.num_layers} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {element:g}"
-    else:
-        formula = "2 · L · a_kv · d · bytes"
-        numbers = f"2 · {arch.num_layers} · {att.num_kv_heads} · {att.head_dim} · {element:g}"
     if any(layer.sliding_window and layer.sliding_window <= context for layer in arch.layers):
         groups: dict[tuple[float, int], int] = {}
         for layer in arch.layers:
@@ -145,7 +153,7 @@ def kv_size(arch: ModelArch, context: int, kv_dtype: str = "bf16", binary: bool 
     else:
         request_formula, request_numbers = "bytes/token · context", f"{per_token:,.0f} · {context:,}"
     steps = (
-        Step(f"KV cache/token ({kv_dtype})", formula, numbers, f"{per_token:,.0f} bytes"),
+        kv_per_token_step(arch, kv_dtype),
         Step("KV cache/request", request_formula, request_numbers, format_bytes(per_request, binary)),
     )
     return KVSize(context, kv_dtype, per_token, per_request, steps)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .arch import DenseMLP, ModelArch, MoE
 from .derivation import Step, num
 from .errors import OptionError
 from .flops import FlopCount, count_flops, palm_model_flop_per_token
+from .kv import kv_per_token_step
 from .memory import DTYPE_BYTES, INT4_GROUP_SIZE, kv_cache_bytes_per_token, weight_bytes
 from .params import ParamCount, count_params
 from .units import format_bytes, format_count, format_flop
@@ -174,13 +175,13 @@ def summarize_model(
             format_flop(palm),
         ),
     ]
-    if att.kind == "mla":
-        kv_formula, kv_numbers = "L · (r_kv + d_rope) · bytes", f"{L} · ({att.kv_lora_rank} + {att.qk_rope_head_dim}) · {kv_dtype_bytes:g}"
-    else:
-        kv_formula, kv_numbers = "2 · L · a_kv · d · bytes", f"2 · {L} · {att.num_kv_heads} · {att.head_dim} · {kv_dtype_bytes:g}"
     windows = sorted({layer.sliding_window for layer in arch.layers if layer.sliding_window})
-    kv_note = f" ({sum(1 for x in arch.layers if x.sliding_window)} sliding-window layers stop growing at {', '.join(f'{w:,}' for w in windows)} tokens)" if windows else ""
-    steps.append(Step(f"KV cache/token ({kv_dtype}){kv_note}", kv_formula, kv_numbers, f"{kv_per_token:,.0f} bytes"))
+    kv_step = kv_per_token_step(arch, kv_dtype)
+    if windows:
+        count = sum(1 for layer in arch.layers if layer.sliding_window)
+        limits = ", ".join(f"{w - 1:,}" for w in windows)
+        kv_step = replace(kv_step, label=f"{kv_step.label} ({count} sliding-window layers keep at most {limits} tokens)")
+    steps.append(kv_step)
     for dtype in WEIGHT_DTYPES:
         if dtype == "int4":
             per = f"(0.5 + 2.5/{int4_group_size}) (16-bit scale and 4-bit zero point per group of {int4_group_size})"
