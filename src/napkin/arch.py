@@ -1,8 +1,12 @@
 """The model architecture: small frozen types that every estimate reads.
 
-Symbols used across the package: N parameters, D training tokens, L layers, h hidden size,
-a query heads, a_kv key/value heads, d head dimension, f MLP intermediate size, V vocabulary,
-s sequence length, b micro-batch, E experts, k experts per token.
+Symbols used across the package:
+
+- N parameters, D training tokens, V vocabulary;
+- L layers, h hidden size, f MLP intermediate size;
+- a query heads, a_kv key/value heads, d head dimension;
+- s sequence length, b micro-batch;
+- E experts, k experts per token.
 """
 
 from __future__ import annotations

@@ -24,8 +24,8 @@ class FlopCount:
     """Forward FLOPs per token of a model at sequence length `seq`.
 
     `matmul_flop_per_token` is 2 × the weights a token multiplies (projections, active experts,
-    router, LM head); the embedding lookup, norms, biases and activations are not matmuls and
-    are left out, as PyTorch's FlopCounterMode leaves them out. `attention_flop_per_token`
+    router, LM head). The embedding lookup, norms, biases and activations are not matmuls, so
+    they are left out, as PyTorch's FlopCounterMode leaves them out. `attention_flop_per_token`
     adds the score (Q·Kᵀ) and value (P·V) matmuls over the full s×s score matrix;
     `attention_flop_per_token_causal` counts only the query-key pairs a causal mask (and any
     sliding window) lets through.

@@ -1,8 +1,8 @@
 """KV-cache sizes and capacity: bytes per token and per request, requests that fit, GPUs needed.
 
-Under tensor parallelism of size t, each GPU keeps a_kv ÷ t of the key/value heads; when t
-exceeds a_kv, heads are replicated so each GPU keeps one. Either t divides a_kv or a_kv divides
-t, as vLLM requires, so the split is even. An MLA latent is shared by all heads, so every GPU
+Under tensor parallelism of size t, each GPU keeps a_kv ÷ t of the key/value heads. When t
+exceeds a_kv, heads are replicated so that each GPU keeps one. Either t divides a_kv or a_kv
+divides t, as vLLM requires, so the split is even. An MLA latent is shared by all heads, so every GPU
 keeps all of it.
 """
 

@@ -1,8 +1,8 @@
 """GPU memory: weights, training state (optimizer and gradients), activations and KV cache.
 
 Sizes are in bytes. "Per GPU" figures divide what is shardable by the sharding that is named.
-Nothing here adds framework overhead (CUDA context, allocator fragmentation); the functions that
-form a total say so.
+Nothing here adds framework overhead (CUDA context, allocator fragmentation), and the functions
+that form a total state that they leave it out.
 """
 
 from __future__ import annotations
@@ -308,7 +308,7 @@ def cached_tokens(context: int, window: int | None) -> int:
     """Return the tokens a layer keeps cached after `context` tokens.
 
     A full-attention layer keeps all of them. A sliding window of w keeps at most w − 1, because
-    the next query brings its own key; ``transformers``' sliding cache and vLLM keep as many.
+    the next query brings its own key. The sliding cache of ``transformers`` keeps as many.
     """
     if window is None:
         return context
