@@ -3,8 +3,7 @@
 Under tensor parallelism of size t, each GPU keeps a_kv ÷ t of the key/value heads. When t
 exceeds a_kv, heads are replicated so that each GPU keeps one. Either t divides a_kv or a_kv
 divides t, as vLLM's QKVParallelLinear requires (vllm/model_executor/layers/linear.py), so
-the split is even. An MLA latent is shared by all heads, so every GPU
-keeps all of it.
+the split is even. An MLA latent is shared by all heads, so every GPU keeps all of it.
 """
 
 from __future__ import annotations
