@@ -60,7 +60,7 @@ def test_decode_time_is_max_of_roofs() -> None:
 
 def test_moe_decode_reads_touched_experts() -> None:
     arch = load_model("mixtral-8x7b")
-    one = weights_read_bytes(arch, 1)
-    many = weights_read_bytes(arch, 4096)
-    assert one < many
-    assert many == pytest.approx(2 * 46_702_792_704, rel=1e-6)
+    single_token = weights_read_bytes(arch, 1)
+    many_tokens = weights_read_bytes(arch, 4096)
+    assert single_token < many_tokens
+    assert many_tokens == pytest.approx(2 * 46_702_792_704, rel=1e-6)

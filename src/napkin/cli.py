@@ -78,12 +78,12 @@ def _load_model(spec: str | None, params: float | None, required_arch: str | Non
 def _given(*names: str) -> list[str]:
     """Return the options among `names` (parameter names) that the user typed on the command line."""
     context = click.get_current_context()
-    given = []
+    typed = []
     for name in names:
         if context.get_parameter_source(name) == click.core.ParameterSource.COMMANDLINE:
             param = next(p for p in context.command.params if p.name == name)
-            given.append(param.opts[0])
-    return given
+            typed.append(param.opts[0])
+    return typed
 
 
 def _subject(options: list[str], singular: str, plural: str) -> str:

@@ -173,11 +173,11 @@ def activation_bytes_per_layer(
     """Return the bytes one block keeps for backward, with 16-bit activations.
 
     Generalises Korthikanti et al. 2022, "Reducing Activation Recomputation in Large
-    Transformer Models", Table 2, which for a GPT block (MLP width 4h, a heads, dropout, eager
-    attention) gives s·b·h·(34 + 5·a·s/h) with no recomputation, s·b·h·34 with selective
-    recomputation and s·b·h·2 with full recomputation; tensor parallelism of size t divides the
-    parts inside attention and MLP by t, and sequence parallelism divides the rest too. Here
-    each saved tensor is sized from the architecture: GQA keys and values, gated MLPs (four
+    Transformer Models", Table 2. For a GPT block (MLP width 4h, a heads, dropout, eager
+    attention) the paper gives s·b·h·(34 + 5·a·s/h) with no recomputation, s·b·h·34 with
+    selective recomputation and s·b·h·2 with full recomputation. Tensor parallelism of size t
+    divides the parts inside attention and MLP by t, and sequence parallelism divides the rest
+    too. Here each saved tensor is sized from the architecture: GQA keys and values, gated MLPs (four
     f-wide tensors), MoE experts (k copies of each routed token), Gemma's extra norms.
 
     With ``attention_kernel="flash"`` the s×s scores are not stored: the kernel keeps its

@@ -162,8 +162,8 @@ def parse_bytes(text: str, what: str = "memory size") -> float:
     _check_finite(number, str(text), what, allow_zero=False)
     key = unit.lower()
     if key == "":
-        shown = f"{number / 1e9:g}" if number >= 1e6 else f"{number:g}"
-        raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {shown}GB (10^9 bytes) or {shown}GiB (2^30 bytes)")
+        example = f"{number / 1e9:g}" if number >= 1e6 else f"{number:g}"
+        raise UnitError(f"invalid {what} {text!r}: add a unit, e.g. {example}GB (10^9 bytes) or {example}GiB (2^30 bytes)")
     if key not in _BYTE_UNITS:
         raise UnitError(
             f"invalid {what} {text!r}: unknown unit {unit!r}; use B, kB, MB, GB, TB, PB, KiB, MiB, GiB, TiB or PiB"
@@ -190,8 +190,8 @@ def parse_bandwidth(text: str, what: str = "bandwidth") -> float:
     _check_finite(number, raw, what, allow_zero=False)
     unit = match.group(2)
     if unit == "":
-        shown = f"{number / 1e12:g}" if number >= 1e9 else f"{number:g}"
-        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {shown}TB/s or {shown}GB/s")
+        example = f"{number / 1e12:g}" if number >= 1e9 else f"{number:g}"
+        raise UnitError(f"invalid {what} {raw!r}: add a unit, e.g. {example}TB/s or {example}GB/s")
     if match.group(3) is None:
         # "3.35GB" is a size; taking it as a rate would hide swapped --hbm and --bandwidth values.
         raise UnitError(f"invalid {what} {raw!r}: a bandwidth is a rate; write {raw}/s")
