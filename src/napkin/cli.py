@@ -571,5 +571,9 @@ def serve_cost_command(tokens_per_s, price, gpu_name, as_json) -> None:
     render_serving(cost)
 
 
+# Commands that live in their own modules register themselves on `main` when imported.
+# Each of these modules imports only click and the core at import time.
+from . import cli_plan, cli_serve, cli_verify, cli_web  # noqa: E402,F401
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,1 @@
+"""Training layouts: `napkin plan` and `napkin finetune`."""

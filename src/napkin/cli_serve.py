@@ -1,0 +1,1 @@
+"""Serving: `napkin serve-size` and `napkin latency`."""

@@ -1,0 +1,1 @@
+"""`napkin verify`: measure the estimates with PyTorch."""

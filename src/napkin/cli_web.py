@@ -1,0 +1,1 @@
+"""`napkin web`: the local estimator page."""
