@@ -279,6 +279,7 @@ def gpus_command(as_json: bool, binary: bool) -> None:
                     "aliases": list(gpu.aliases),
                     "hbm_bytes": gpu.hbm_bytes,
                     "hbm_reported_bytes": gpu.hbm_reported_bytes,
+                    "hbm_cuda_bytes": gpu.hbm_cuda_bytes,
                     "hbm_bandwidth_bytes_per_s": gpu.hbm_bandwidth_bytes_per_s,
                     "bf16_flop_per_s": gpu.bf16_flop_per_s,
                     "fp8_flop_per_s": gpu.fp8_flop_per_s,

@@ -29,6 +29,7 @@ class GPU:
     fp8_flop_per_s: float | None = None
     int8_op_per_s: float | None = None
     hbm_reported_bytes: float | None = None
+    hbm_cuda_bytes: float | None = None
     intra_node_bytes_per_s: float | None = None
     inter_node_bytes_per_s: float | None = None
     gpus_per_node: int = 8
