@@ -22,6 +22,7 @@ EXACT_TOTALS = {
     "mistral-7b": 7_241_732_096,
     "mixtral-8x7b": 46_702_792_704,
     "qwen2.5-7b": 7_615_616_512,
+    "qwen2-7b-instruct": 7_615_616_512,  # same shapes as Qwen2.5-7B, whose safetensors index has 15,231,233,024 bf16 bytes
     "gpt2": 124_439_808,
     "gemma-2-9b": 9_241_705_984,
     "phi-3-mini": 3_821_079_552,
