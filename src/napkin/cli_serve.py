@@ -301,7 +301,7 @@ def _render_latency(payload: dict[str, Any], steps: list[Any]) -> None:
              f"{payload['prompt']:,} in, {payload['output']:,} out")
     table = Table(title=title, title_justify="left")
     for header in ("batch", "TTFT (ms)", "TPOT (ms)", "tok/s/GPU", "bound", "$/1M out", "$/1M in", "fits"):
-        table.add_column(header, justify="right")
+        table.add_column(header, justify="right", no_wrap=True)
     for row in payload["rows"]:
         out, inp = row["usd_per_million_output_tokens"], row["usd_per_million_input_tokens"]
         table.add_row(
