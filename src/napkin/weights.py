@@ -21,8 +21,7 @@ __all__ = ["SERVING_WEIGHT_DTYPES", "ServingWeights", "expert_params", "serving_
 SERVING_WEIGHT_DTYPES = ("bf16", "fp16", "fp8", "int8", "int4", "mxfp4")
 
 MXFP4_BLOCK = 32
-"""Weights per MXFP4 block, each block sharing one 8-bit power-of-two scale (OCP Microscaling
-Formats v1.0 specification, section 5)."""
+"""Weights per MXFP4 block; each block of 4-bit values shares one 8-bit power-of-two scale."""
 
 
 def weight_element_bytes(dtype: str, int4_group_size: int = INT4_GROUP_SIZE) -> float:
