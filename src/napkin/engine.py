@@ -15,6 +15,10 @@ Two accountings share one formula, KV budget = total × utilization − weights 
 
 The budget is then cut into blocks of ``block_size`` tokens: blocks = ⌊budget ÷ (block_size ·
 KV bytes per token per GPU)⌋, and vLLM's "GPU KV cache size" is blocks · block_size tokens.
+
+NOTE: a block here spans every layer, as in vLLM's V0 engine. vLLM's V1 hybrid allocator gives
+sliding-window layers fewer blocks, so for such models its token count differs from this one;
+concurrency (`napkin.serve`) caps each window either way.
 """
 
 from __future__ import annotations
@@ -129,10 +133,10 @@ def gpu_total_bytes(gpu: GPU, engine: str) -> tuple[float, str]:
 def profile_activation_bytes(arch: ModelArch, tokens: int, seqs: int, tp: int = 1) -> float:
     """Return an estimate of the torch memory peak of vLLM's profiling pass on one GPU, in bytes.
 
-    tokens · 2 · (2·h + w) + seqs · V · 8, where w is the widest per-token tensor of a block:
-    3·f ÷ tp for a gated MLP (gate-up output and activation output), k · (3·f_e ÷ tp + h) for an
-    MoE block, or the q, k, v and attention outputs. 2·h counts the hidden state and the
-    residual; seqs · V · 8 counts fp32 logits and probabilities in the sampler.
+    Peak = tokens · 2 · (2·h + w) + seqs · V · 8. Here w is the widest per-token tensor of a
+    block: 3·f ÷ tp for a gated MLP (its gate-up and activation outputs), k · (3·f_e ÷ tp + h)
+    for an MoE block, or the q, k, v and attention outputs. 2·h counts the hidden state and the
+    residual, and seqs · V · 8 counts the sampler's fp32 logits and probabilities.
 
     NOTE: an estimate. It comes within 0.1-0.3 GiB of the peaks that vLLM 0.6 logged for
     Llama-3-8B (1.26 GiB at 8,192 tokens, 2.07 GiB at 20,000); torch.compile and other versions

@@ -5,8 +5,8 @@ efficiency)) per GPU, plus the tensor-parallel all-reduces, which are assumed no
 with compute. A decode step reads the weights once and every active request's KV cache
 (`napkin.roofline.decode_point`); a prefill processes one whole prompt (`prefill_point`).
 
-Assumptions: TTFT is one prompt's prefill with no queueing; TPOT is the decode step at the mean
-context, prompt + output ÷ 2; a replica alternates between prefilling B prompts and decoding B
+Assumptions: TTFT is one prompt's prefill with no queueing. TPOT is the decode step at the mean
+context, prompt + output ÷ 2. A replica alternates between prefilling B prompts and decoding B
 requests for `output` steps, so cost splits between input and output tokens by time.
 """
 

@@ -1,8 +1,8 @@
 """Serving capacity and its inverse questions: concurrency at a context, longest context, GPUs for a request rate.
 
 One replica is `tp` tensor-parallel GPUs (optionally with `ep`-way expert parallelism); `gpus`
-GPUs make gpus ÷ tp replicas. KV capacity comes from `napkin.engine.kv_budget`; a request of
-c tokens takes ⌈cached tokens ÷ block⌉ blocks in every layer, where a sliding-window layer caches
+GPUs make gpus ÷ tp replicas. KV capacity comes from `napkin.engine.kv_budget`. A request of
+c tokens takes ⌈cached tokens ÷ block⌉ blocks in every layer, and a sliding-window layer caches
 at most w − 1 tokens (`napkin.memory.cached_tokens`).
 """
 
