@@ -271,11 +271,14 @@ def activation_tables(shape: ModelShape, grid: dict[str, np.ndarray], seq: int, 
     The core is called once per unique (micro-batch, seq ÷ cp, tp, recompute) and the results
     are broadcast to every layout with NumPy indexing.
     """
-    keys = np.stack([grid["micro_batch"], grid["cp"], grid["tp"], grid["recompute"]], axis=1)
-    unique, inverse = np.unique(keys, axis=0, return_inverse=True)
+    # One int64 key per layout (each field below 2^15), so np.unique sorts a flat array.
+    key = ((grid["micro_batch"] << 45) | (grid["cp"] << 30) | (grid["tp"] << 15) | grid["recompute"]).astype(np.int64)
+    unique, inverse = np.unique(key, return_inverse=True)
     table = np.empty((len(unique), 3))
-    for row, (mb, cp, tp, code) in enumerate(unique):
-        table[row] = _activation_parts(shape, int(mb), int(seq // cp), int(tp), RECOMPUTE_MODES[int(code)], kernel)
+    mask = (1 << 15) - 1
+    for row, packed in enumerate(unique.tolist()):
+        mb, cp, tp, code = packed >> 45, (packed >> 30) & mask, (packed >> 15) & mask, packed & mask
+        table[row] = _activation_parts(shape, mb, seq // cp, tp, RECOMPUTE_MODES[code], kernel)
     inverse = inverse.reshape(-1)
     return table[inverse, 0], table[inverse, 1], table[inverse, 2]
 

@@ -52,8 +52,8 @@ def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> N
 
 def render_plan(plan: Plan, model: str, tokens: float) -> None:
     _console.print(f"[bold]Layouts for {model} on {tokens:.3g} tokens[/bold]: {plan.feasible:,} of {plan.evaluated:,} fit and meet the limits")
-    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1))
-    for column in ("#", "layout", "memory/GPU", "MFU", "days", "cost"):
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
+    for column in ("#", "layout", "mem/GPU", "MFU", "days", "cost"):
         table.add_column(column, justify="left" if column == "layout" else "right", no_wrap=True)
     for rank, planned in enumerate(plan.layouts, start=1):
         layout = planned.layout
