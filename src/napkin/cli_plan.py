@@ -70,8 +70,13 @@ def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpu
     achieved = layout["achieved_tflops"]
     if _given("mfu") and achieved is not None:
         raise OptionError("--mfu and --achieved-tflops both set the step time: give one of them")
+    from .parallel import check_model_split, model_shape
+
+    shape = model_shape(arch)
+    check_model_split(shape, layout["tp"], layout["pp"], layout["interleave"], layout["ep"])
     chosen = _layout_from_options(arch, seq, gpus, layout)
-    estimate = estimate_layout(arch, gpu, chosen, tokens, price, mfu=mfu if _given("mfu") else None, achieved_flop_per_s=achieved)
+    estimate = estimate_layout(arch, gpu, chosen, tokens, price, mfu=mfu if _given("mfu") else None, achieved_flop_per_s=achieved,
+                               shape=shape)
 
     per_token = estimate.model_flop_per_step / (chosen.global_batch * seq)
     n = count_params(arch).active

@@ -30,6 +30,7 @@ __all__ = [
     "Layout",
     "ModelShape",
     "check_layout",
+    "check_model_split",
     "layout_memory_arrays",
     "model_shape",
     "valid_layouts",
@@ -161,6 +162,8 @@ def model_shape(arch: ModelArch) -> ModelShape:
         largest_expert = max(largest_expert, routed)
     input_embedding = (arch.vocab_size + arch.learned_positions) * h
     output = (0 if arch.tie_word_embeddings else arch.vocab_size * h) + h  # untied head and final norm
+    # ZeRO-3 gathers the embedding table and the output head whole too (vocabulary-parallel over tp).
+    largest_dense = max(largest_dense, arch.vocab_size * h)
     att = arch.attention
     return ModelShape(
         arch=arch,
@@ -188,30 +191,37 @@ def model_shape(arch: ModelArch) -> ModelShape:
 # --- divisibility ------------------------------------------------------------------------------
 
 
-def check_layout(shape: ModelShape, layout: Layout) -> None:
-    """Raise OptionError naming the first size of `layout` that does not divide what it splits."""
+def check_model_split(shape: ModelShape, tp: int, pp: int, interleave: int = 1, ep: int = 1) -> None:
+    """Raise OptionError unless tp divides the heads, pp · interleave the layers and ep the experts."""
     name = shape.arch.name
-    for label, value in (("--tp", layout.tp), ("--pp", layout.pp), ("--dp", layout.dp), ("--ep", layout.ep),
-                         ("--cp", layout.cp), ("--micro-batch", layout.micro_batch), ("--global-batch", layout.global_batch),
-                         ("--interleave", layout.interleave)):
+    for label, value in (("--tp", tp), ("--pp", pp), ("--ep", ep), ("--interleave", interleave)):
         if value < 1:
             raise OptionError(f"invalid {label} {value}: must be 1 or more")
-    if layout.tp not in shape.tensor_parallel_sizes:
+    if tp not in shape.tensor_parallel_sizes:
         sizes = ", ".join(map(str, shape.tensor_parallel_sizes))
         raise OptionError(
-            f"--tp {layout.tp} does not divide the {shape.heads} attention heads and {shape.kv_heads} KV heads of {name}: use one of {sizes}"
+            f"--tp {tp} does not divide the {shape.heads} attention heads and {shape.kv_heads} KV heads of {name}: use one of {sizes}"
         )
-    stages = layout.pp * layout.interleave
+    stages = pp * interleave
     if shape.layers % stages:
-        what = f"--pp {layout.pp} × --interleave {layout.interleave}" if layout.interleave > 1 else f"--pp {layout.pp}"
+        what = f"--pp {pp} × --interleave {interleave}" if interleave > 1 else f"--pp {pp}"
         divisors = [d for d in range(1, shape.layers + 1) if shape.layers % d == 0]
         raise OptionError(f"{what} does not divide the {shape.layers} layers of {name}: use a divisor of {shape.layers} ({', '.join(map(str, divisors))})")
-    if layout.interleave > 1 and layout.pp < 2:
+    if interleave > 1 and pp < 2:
         raise OptionError("--interleave needs pipeline parallelism: add --pp N with N ≥ 2, or drop --interleave")
-    if shape.moe_layers == 0 and layout.ep > 1:
-        raise OptionError(f"--ep {layout.ep} needs a mixture-of-experts model, and {name} is dense: drop --ep")
-    if layout.ep > 1 and shape.num_experts % layout.ep:
-        raise OptionError(f"--ep {layout.ep} does not divide the {shape.num_experts} experts of {name}: use a divisor of {shape.num_experts}")
+    if shape.moe_layers == 0 and ep > 1:
+        raise OptionError(f"--ep {ep} needs a mixture-of-experts model, and {name} is dense: drop --ep")
+    if ep > 1 and shape.num_experts % ep:
+        raise OptionError(f"--ep {ep} does not divide the {shape.num_experts} experts of {name}: use a divisor of {shape.num_experts}")
+
+
+def check_layout(shape: ModelShape, layout: Layout) -> None:
+    """Raise OptionError naming the first size of `layout` that does not divide what it splits."""
+    for label, value in (("--dp", layout.dp), ("--cp", layout.cp), ("--micro-batch", layout.micro_batch),
+                         ("--global-batch", layout.global_batch)):
+        if value < 1:
+            raise OptionError(f"invalid {label} {value}: must be 1 or more")
+    check_model_split(shape, layout.tp, layout.pp, layout.interleave, layout.ep)
     if (layout.dp * layout.cp) % layout.ep:
         raise OptionError(f"--ep {layout.ep} must divide --dp × --cp = {layout.dp * layout.cp}: expert parallelism takes its ranks from them")
     if layout.seq % (2 * layout.cp) and layout.cp > 1:
