@@ -41,7 +41,7 @@ def test_layout_state_matches_zero_paper_table_1(dp: int, stage: int, gigabytes:
     assert per_param_at_dp1 / 1e9 == pytest.approx(gigabytes, rel=0.01)
 
 
-def test_layout_activations_one_f_one_b_hold_p_micro_batches() -> None:
+def test_layout_activations_1f1b_in_flight() -> None:
     # Korthikanti et al. 2022, section 4.2.3: under 1F1B the first stage keeps p micro-batches of
     # its L/p layers, so the whole model's activations of one micro-batch (L layers) in total.
     arch = load_model("llama-3-70b")
@@ -52,7 +52,7 @@ def test_layout_activations_one_f_one_b_hold_p_micro_batches() -> None:
 
 
 def test_layout_interleaved_schedule_holds_more() -> None:
-    # Interleaving v chunks holds L · (1 + (p − 1)/(p · v)) layer-micro-batches on the first stage.
+    # Interleaving v chunks keeps L · (1 + (p − 1)/(p · v)) layer-micro-batches on the first stage.
     held = in_flight_micro_batches(np.array([4]), np.array([2]), np.array([16]))
     assert held[0] == pytest.approx(4 * (1 + 3 / 8))
 
@@ -66,9 +66,9 @@ def test_layout_zero3_counts_gathered_blocks() -> None:
     assert zero3["gathered_weights"] == pytest.approx(2 * 128256 * 4096 * 2)
 
 
-def test_layout_deepspeed_zero3_report_includes_what_estimator_left_out() -> None:
+def test_layout_deepspeed_zero3_report_parts() -> None:
     # github.com/deepspeedai/DeepSpeed/issues/4093: GPT-J-6B under ZeRO-3 on 2 GPUs used about
-    # 13 GB per GPU where estimate_zero3_model_states_mem_needs said 0.77 GB (4 bytes per
+    # 13 GB per GPU where estimate_zero3_model_states_mem_needs printed 0.77 GB (4 bytes per
     # parameter of the largest layer, with parameters and optimizer offloaded to the CPU). That
     # figure leaves out activations, the gathered weights in flight, buffers and the framework
     # reserve. The report gives no sequence length or batch; assumed here: micro-batch 1 at

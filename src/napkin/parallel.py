@@ -52,8 +52,11 @@ DDP_BUCKET_PARAMS_PER_RANK = 1_000_000
 """Megatron-Core's default gradient bucket: max(40,000,000, 1,000,000 · dp) parameters
 (DistributedDataParallelConfig.bucket_size in megatron/core/distributed)."""
 
-GRADIENT_REDUCE_BYTES = 4
-"""Bytes per element of the bucket being reduced (fp32, Megatron-Core's default reduction type)."""
+GRADIENT_REDUCE_BYTES = 2
+"""Bytes per element of the bucket being reduced (bf16 gradients, as the optimizers here keep them).
+
+NOTE: counted as a staging copy, as PyTorch DDP and DeepSpeed make; Megatron-Core reduces its
+gradient buffer in place, so for it this part overstates memory by one bucket."""
 
 ZERO3_GATHERED_BLOCKS = 2
 """Blocks whose full weights ZeRO-3 holds at once: the one computing and the one prefetched
@@ -68,8 +71,9 @@ class Layout:
     """One parallel layout of a training run.
 
     `global_batch` and `micro_batch` count sequences of `seq` tokens. The GPU count is
-    tp · cp · dp · pp; ep takes its ranks from dp · cp. `interleave` is the number of model
-    chunks (virtual pipeline stages) per GPU, 1 for plain 1F1B.
+    tp · cp · dp · pp, and ep takes its ranks from dp · cp. `interleave` is the number of
+    model chunks (virtual pipeline stages) per GPU, 1 for plain 1F1B. Sequence parallelism is
+    on whenever tp ≥ 2.
     """
 
     tp: int = 1
@@ -82,7 +86,6 @@ class Layout:
     global_batch: int = 1
     seq: int = 4096
     recompute: str = "selective"
-    sequence_parallel: bool = True
     interleave: int = 1
     optimizer: str = "adam"
     attention_kernel: str = "flash"
@@ -142,8 +145,10 @@ def model_shape(arch: ModelArch) -> ModelShape:
     h = arch.hidden_size
     dense_blocks, experts = 0, 0
     largest_dense, largest_expert = 0, 0
-    moe_layers, num_experts, top_k, expert_f = 0, 1, 1, 0
-    dense_f = 0
+    moe_layers, num_experts, top_k, expert_width = 0, 1, 1, 0
+    dense_width = 0
+
+    # 1. Per block: routed-expert parameters apart from the rest.
     for layer in arch.layers:
         block = layer_params(layer, h)
         routed = 0
@@ -151,15 +156,17 @@ def model_shape(arch: ModelArch) -> ModelShape:
             moe = layer.mlp
             routed = moe.num_experts * mlp_params(moe.expert, h)
             moe_layers += 1
-            num_experts, top_k, expert_f = moe.num_experts, moe.experts_per_token, moe.expert.intermediate_size
+            num_experts, top_k, expert_width = moe.num_experts, moe.experts_per_token, moe.expert.intermediate_size
             if moe.shared:
-                dense_f = max(dense_f, moe.shared.intermediate_size)
+                dense_width = max(dense_width, moe.shared.intermediate_size)
         else:
-            dense_f = max(dense_f, layer.mlp.intermediate_size)
+            dense_width = max(dense_width, layer.mlp.intermediate_size)
         dense_blocks += block - routed
         experts += routed
         largest_dense = max(largest_dense, block - routed)
         largest_expert = max(largest_expert, routed)
+
+    # 2. Embeddings, which the first and the last pipeline stage keep.
     input_embedding = (arch.vocab_size + arch.learned_positions) * h
     output = (0 if arch.tie_word_embeddings else arch.vocab_size * h) + h  # untied head and final norm
     # ZeRO-3 gathers the embedding table and the output head whole too (vocabulary-parallel over tp).
@@ -182,8 +189,8 @@ def model_shape(arch: ModelArch) -> ModelShape:
         moe_layers=moe_layers,
         num_experts=num_experts,
         experts_per_token=top_k,
-        intermediate_size=dense_f or expert_f,
-        expert_intermediate_size=expert_f,
+        intermediate_size=dense_width or expert_width,
+        expert_intermediate_size=expert_width,
         tensor_parallel_sizes=tuple(tensor_parallel_sizes(arch)),
     )
 
@@ -264,7 +271,10 @@ def _activation_parts(shape: ModelShape, micro_batch: int, seq: int, tp: int, re
     """Return (mean bytes per layer, output bytes, full-recompute peak) for one micro-batch.
 
     Calls `memory.activation_bytes_total` once per distinct combination, so its formula is the
-    single source; sequence parallelism is on whenever tp > 1.
+    single source. Sequence parallelism is on whenever tp > 1.
+
+    NOTE: a stage's layers are costed at the model's mean per layer, which evens out models that
+    mix dense and MoE blocks (DeepSeek) over the stages.
     """
     key = (micro_batch, seq, tp, recompute, kernel)
     cached = shape.activation_cache.get(key)
@@ -354,7 +364,7 @@ def layout_memory_arrays(
         state_first[part] = first_dense * (whole[zero] + sharded[zero] / dense_group) + expert_part
         state_last[part] = last_dense * (whole[zero] + sharded[zero] / dense_group) + expert_part
 
-    # 3. Activations: the first stage holds every micro-batch in flight, the last one the logits.
+    # 3. Activations: the first stage keeps every micro-batch in flight, the last one the logits.
     per_layer, output, peak = activation_tables(shape, grid, seq, kernel)
     micro_batches = global_batch // (dp * mb)
     stage_layers = shape.layers / pp_f

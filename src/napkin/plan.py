@@ -1,8 +1,8 @@
 """`napkin plan`: search parallel layouts for the cheapest (or fastest) one that fits.
 
 The search enumerates tp × pp × interleave × cp × dp × ep × ZeRO stage × recomputation ×
-micro-batch over each GPU type as NumPy arrays, drops layouts that break divisibility, exceed
-memory or miss the limits, and ranks the rest. One pass over a few hundred thousand layouts
+micro-batch over each GPU type as NumPy arrays. It drops layouts that break divisibility,
+exceed memory or miss the limits, and ranks the rest. One pass over a few hundred thousand layouts
 takes a fraction of a second (see benchmarks/bench_plan.py).
 """
 
@@ -64,7 +64,8 @@ class PlannedLayout:
             parts.append(f"ep {layout.ep}")
         if layout.cp > 1:
             parts.append(f"cp {layout.cp}")
-        parts += [f"ZeRO {layout.zero}", f"{layout.recompute} recompute", f"micro-batch {layout.micro_batch}"]
+        recompute = "no recomputation" if layout.recompute == "none" else f"{layout.recompute} recomputation"
+        parts += [f"ZeRO {layout.zero}", recompute, f"micro-batch {layout.micro_batch}"]
         return f"{layout.gpus:,} × {self.gpu} ({', '.join(parts)})"
 
     def to_dict(self) -> dict[str, object]:
@@ -128,10 +129,10 @@ def evaluate_grid(
     shape: ModelShape, gpu: GPU, grid: dict[str, np.ndarray], seq: int, global_batch: int, tokens: float,
     usd_per_gpu_hour: float, max_gpus: int, optimizer: str = "adam",
 ) -> dict[str, np.ndarray]:
-    """Return memory, step time, MFU, days and cost of every layout in `grid`, and which are valid.
+    """Return memory, step time, MFU, days and cost of the valid layouts in `grid`.
 
-    Invalid layouts (divisibility or more GPUs than `max_gpus`) are dropped before the arithmetic;
-    the returned arrays describe the valid ones, and `grid` is filtered the same way.
+    Layouts that break divisibility or use more GPUs than `max_gpus` are dropped before the
+    arithmetic. The result's ``grid`` entry holds the layouts kept, in the order of the arrays.
     """
     gpus = grid["tp"] * grid["pp"] * grid["dp"] * grid["cp"]
     keep = valid_layouts(shape, grid, seq, global_batch) & (gpus <= max_gpus)
@@ -210,8 +211,12 @@ def _planned(results: dict[str, np.ndarray], index: int, gpus: Sequence[GPU], se
 
 
 def _runner_up(results: dict[str, np.ndarray], ranked: np.ndarray) -> int | None:
-    """Return the best layout that splits the model differently from the winner (GPU type or parallel sizes)."""
-    keys = ("gpu_index", "grid_tp", "grid_pp", "grid_dp", "grid_cp", "grid_ep")
+    """Return the best layout that differs from the winner in GPU type, GPU count, tp or pp.
+
+    Layouts that only trade dp for cp or micro-batch size often tie with the winner, so they
+    say little about why it wins.
+    """
+    keys = ("gpu_index", "gpus", "grid_tp", "grid_pp")
     winner = ranked[0]
     differs = np.zeros(len(ranked), dtype=bool)
     for key in keys:
@@ -223,15 +228,17 @@ def _runner_up(results: dict[str, np.ndarray], ranked: np.ndarray) -> int | None
 def _why_winner(best: PlannedLayout, runner_up: PlannedLayout | None, rank_by: str) -> list[str]:
     if runner_up is None:
         return [f"{best.describe()} is the only layout that fits and meets the limits"]
-    lead = (
-        f"cheapest: {format_usd(best.cost_usd)} against {format_usd(runner_up.cost_usd)} for the runner-up"
-        if rank_by == "cost" else f"fastest: {best.days:.1f} days against {runner_up.days:.1f} for the runner-up"
-    )
+    if rank_by == "cost":
+        margin = runner_up.cost_usd / best.cost_usd - 1
+        lead = f"cheapest: {format_usd(best.cost_usd)}, {margin:.2%} less than the runner-up"
+    else:
+        margin = runner_up.days / best.days - 1
+        lead = f"fastest: {best.days:.1f} days, {margin:.2%} sooner than the runner-up"
     reasons = [f"{best.describe()} is the {lead}, {runner_up.describe()}"]
     reasons.append(
         f"its MFU is {best.mfu:.1%} against {runner_up.mfu:.1%}: pipeline bubble {best.bubble_fraction:.1%} against "
-        f"{runner_up.bubble_fraction:.1%}, exposed communication {best.exposed_communication_s:.3g} s against "
-        f"{runner_up.exposed_communication_s:.3g} s per step"
+        f"{runner_up.bubble_fraction:.1%}, exposed communication {best.exposed_communication_s / best.step_time_s:.1%} "
+        f"against {runner_up.exposed_communication_s / runner_up.step_time_s:.1%} of the step"
     )
     return reasons
 

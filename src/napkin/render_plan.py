@@ -10,7 +10,7 @@ from .layout import LayoutEstimate
 from .plan import Plan
 from .render import _console, _derivation, _figures
 from .training import TrainingBill
-from .units import format_bytes, format_duration, format_usd
+from .units import format_bytes, format_count, format_duration, format_usd
 
 __all__ = ["render_finetune", "render_layout", "render_plan"]
 
@@ -27,11 +27,13 @@ _MEMORY_LABELS = {
 
 def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> None:
     layout = estimate.layout
-    title = (
-        f"Training {model} on {layout.gpus:,} × {estimate.gpu.name}: tp {layout.tp}, pp {layout.pp}, dp {layout.dp}"
-        + (f", ep {layout.ep}" if layout.ep > 1 else "") + (f", cp {layout.cp}" if layout.cp > 1 else "")
-        + f", ZeRO {layout.zero}, {layout.recompute} recompute"
-    )
+    sizes = [f"tp {layout.tp}", f"pp {layout.pp}", f"dp {layout.dp}"]
+    if layout.ep > 1:
+        sizes.append(f"ep {layout.ep}")
+    if layout.cp > 1:
+        sizes.append(f"cp {layout.cp}")
+    sizes += [f"ZeRO {layout.zero}", f"{layout.recompute} recompute"]
+    title = f"Training {model} on {layout.gpus:,} × {estimate.gpu.name}: {', '.join(sizes)}"
     rows = [(label, format_bytes(estimate.memory_bytes[key])) for key, label in _MEMORY_LABELS.items()]
     verdict = "fits" if estimate.fits else "does not fit"
     rows.append(("memory per GPU", f"{format_bytes(estimate.memory_per_gpu_bytes)} of {format_bytes(estimate.gpu.hbm_bytes)} ({verdict})"))
@@ -51,7 +53,7 @@ def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> N
 
 
 def render_plan(plan: Plan, model: str, tokens: float) -> None:
-    _console.print(f"[bold]Layouts for {model} on {tokens:.3g} tokens[/bold]: {plan.feasible:,} of {plan.evaluated:,} fit and meet the limits")
+    _console.print(f"[bold]Layouts for {model} on {format_count(tokens)} tokens[/bold]: {plan.feasible:,} of {plan.evaluated:,} fit and meet the limits")
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
     for column in ("#", "layout", "mem/GPU", "MFU", "days", "cost"):
         table.add_column(column, justify="left" if column == "layout" else "right", no_wrap=True)

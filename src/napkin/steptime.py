@@ -96,8 +96,8 @@ def _ring(size: np.ndarray) -> np.ndarray:
 def _gemm_efficiency(shape: ModelShape, gpu: GPU, tokens: np.ndarray, tp: np.ndarray, ep: np.ndarray) -> np.ndarray:
     """Return COMPUTE_EFFICIENCY, lowered where the thinnest per-rank matmul is memory-bound.
 
-    A bf16 (M×K)·(K×N) matmul does 2MKN FLOP over 2(MK + KN + MN) bytes; below the GPU's ridge
-    point its rate falls in proportion to that intensity (the roofline).
+    A bf16 (M×K)·(K×N) matmul does 2MKN FLOP over 2(MK + KN + MN) bytes. Below the GPU's
+    ridge point its rate falls in proportion to that intensity, as the roofline model says.
     """
 
     def intensity(m: np.ndarray, k: float, n: np.ndarray) -> np.ndarray:
@@ -178,9 +178,9 @@ def step_time_arrays(
     dp_s = np.where(zero == 3, 3 * dp_volume * micro_batches, 2 * dp_volume) / dp_link
 
     # 4. Exposed communication. Data-parallel reduction overlaps the backward pass of the last
-    #    micro-batch (Megatron-LM --overlap-grad-reduce); ZeRO-3 gathers are prefetched during
-    #    compute; ring attention overlaps the attention kernel; tensor-parallel collectives,
-    #    all-to-alls and pipeline sends wait on the critical path (no overlap assumed).
+    #    micro-batch (Megatron-LM --overlap-grad-reduce). ZeRO-3 gathers are prefetched during
+    #    compute, and ring attention overlaps the attention kernel. Tensor-parallel collectives,
+    #    all-to-alls and pipeline sends are assumed not to overlap at all.
     last_backward = compute_per_micro_batch * 2 / 3
     attention_share = 3 * per_token["attention"] / hardware_per_token
     exposed_dp = np.where(zero == 3, np.maximum(0.0, dp_s - compute), np.maximum(0.0, dp_s - last_backward))
