@@ -185,3 +185,17 @@ def test_finetune_bad_input(capsys: pytest.CaptureFixture[str], args: list[str],
     assert code == 2
     assert message in err
     assert err.count("\n") == 1
+
+
+def test_plan_progress_bar_waits_one_second(monkeypatch: pytest.MonkeyPatch) -> None:
+    from napkin import cli_plan
+
+    clock = iter([0.0, 0.5, 2.0, 2.5])
+    monkeypatch.setattr(cli_plan.time, "perf_counter", lambda: next(clock))
+    update = cli_plan._progress_bar()
+    update(10, 100)
+    assert not getattr(update, "shown", False)
+    update(20, 100)
+    assert update.shown
+    update(100, 100)
+    update.close()

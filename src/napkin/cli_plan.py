@@ -110,6 +110,7 @@ def _progress_bar():
                            console=Console(stderr=True), transient=True)
             bar.start()
             state["bar"], state["task"] = bar, bar.add_task("search", total=total)
+            update.shown = True  # type: ignore[attr-defined]
         state["bar"].update(state["task"], completed=done)
         if done >= total:
             state["bar"].stop()
