@@ -8,7 +8,7 @@ from .arch import ModelArch
 from .derivation import Step, num
 from .errors import OptionError
 from .hardware import GPU
-from .parallel import FRAMEWORK_RESERVE_BYTES, Layout, ModelShape, check_layout, layout_memory_arrays, model_shape
+from .parallel import FRAMEWORK_RESERVE_BYTES, GRADIENT_REDUCE_BYTES, Layout, ModelShape, check_layout, layout_memory_arrays, model_shape
 from .steptime import step_time_arrays
 from .training import SECONDS_PER_DAY
 from .units import format_bytes, format_duration, format_flop, format_usd
@@ -128,7 +128,7 @@ def estimate_layout(
         Step("activations", "micro-batches in flight · layers per stage · bytes per layer (+ logits on the last stage)",
              f"in flight ≤ min(m, p) = {min(m, p)}", fmt(memory["activations"])),
         Step("ZeRO-3 gathered weights", "2 · largest block ÷ tp · 2 bytes", "", fmt(memory["gathered_weights"])),
-        Step("gradient bucket", "max(4e7, 1e6 · dp · cp) params · 4 bytes", "", fmt(memory["communication_buffers"])),
+        Step("gradient bucket", f"max(4e7, 1e6 · dp · cp) params · {GRADIENT_REDUCE_BYTES} bytes", "", fmt(memory["communication_buffers"])),
         Step("framework reserve", "CUDA context, workspaces, fragmentation (editable default)", "", fmt(FRAMEWORK_RESERVE_BYTES)),
         Step("memory per GPU", "sum of the parts", "", f"{fmt(memory['total'])} of {fmt(gpu.hbm_bytes)}"),
         Step("model FLOPs per step", "global batch · seq · 3 · forward FLOPs/token", "", format_flop(timing["model_flop"])),

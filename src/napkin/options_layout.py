@@ -1,4 +1,4 @@
-"""Command-line options of a parallel training layout, shared by `napkin train` and `napkin plan`."""
+"""Command-line options of a parallel training layout for `napkin train`, and the budget type of `napkin plan`."""
 
 from __future__ import annotations
 

@@ -26,6 +26,7 @@ from .params import layer_params, mlp_params
 
 __all__ = [
     "FRAMEWORK_RESERVE_BYTES",
+    "GRADIENT_REDUCE_BYTES",
     "RECOMPUTE_MODES",
     "Layout",
     "ModelShape",
