@@ -52,6 +52,9 @@ def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> N
     _derivation(estimate.steps)
 
 
+_RECOMPUTE_SHORT = {"none": "none", "selective": "sel", "full": "full"}
+
+
 def render_plan(plan: Plan, model: str, tokens: float) -> None:
     _console.print(f"[bold]Layouts for {model} on {format_count(tokens)} tokens[/bold]: {plan.feasible:,} of {plan.evaluated:,} fit and meet the limits")
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
@@ -59,15 +62,19 @@ def render_plan(plan: Plan, model: str, tokens: float) -> None:
         table.add_column(column, justify="left" if column == "layout" else "right", no_wrap=True)
     for rank, planned in enumerate(plan.layouts, start=1):
         layout = planned.layout
-        axes = [f"tp{layout.tp}", f"pp{layout.pp}" + (f"×{layout.interleave}" if layout.interleave > 1 else ""), f"dp{layout.dp}"]
+        axes = [f"tp{layout.tp}"] if layout.tp > 1 else []
+        if layout.pp > 1:
+            axes.append(f"pp{layout.pp}" + (f"×{layout.interleave}" if layout.interleave > 1 else ""))
+        axes.append(f"dp{layout.dp}")
         axes += [f"ep{layout.ep}"] if layout.ep > 1 else []
         axes += [f"cp{layout.cp}"] if layout.cp > 1 else []
-        axes += [f"Z{layout.zero}", layout.recompute[:4], f"mb{layout.micro_batch}"]
+        axes += [f"Z{layout.zero}", _RECOMPUTE_SHORT[layout.recompute], f"mb{layout.micro_batch}"]
         table.add_row(
             str(rank), f"{layout.gpus:,} {planned.gpu} {' '.join(axes)}", format_bytes(planned.memory_per_gpu_bytes),
             f"{planned.mfu:.1%}", f"{planned.days:.1f}", format_usd(planned.cost_usd),
         )
     _console.print(table)
+    _console.print("[dim]Sizes of 1 are left out. Z: ZeRO stage. none, sel, full: recomputation. mb: micro-batch.[/dim]")
     _console.print("[bold]Why the winner wins[/bold]")
     for line in plan.why_winner:
         _console.print(f"  {line}")
