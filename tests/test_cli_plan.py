@@ -199,3 +199,16 @@ def test_plan_progress_bar_waits_one_second(monkeypatch: pytest.MonkeyPatch) -> 
     assert update.shown
     update(100, 100)
     update.close()
+
+
+def test_train_layout_without_gpus_or_dp(capsys: pytest.CaptureFixture[str]) -> None:
+    result = napkin_json(capsys, "train", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--tp", "8", "--pp", "4")
+    assert result["dp"] == 1
+    assert result["gpus"] == 32
+
+
+@pytest.mark.parametrize("days", ["0", "-5", "nan", "inf"])
+def test_plan_rejects_bad_days(capsys: pytest.CaptureFixture[str], days: str) -> None:
+    code, _, err = run_napkin(capsys, *PLAN, "--days", days)
+    assert code == 2
+    assert "--days" in err

@@ -33,7 +33,9 @@ def _layout_from_options(arch: Any, seq: int, gpus: int, layout: dict[str, Any])
     tp, pp, cp = layout["tp"], layout["pp"], layout["cp"]
     model_parallel = tp * pp * cp
     dp = layout["dp"]
-    if dp is None:
+    if dp is None and not _given("gpus"):
+        dp = 1
+    elif dp is None:
         if gpus % model_parallel:
             raise OptionError(
                 f"--gpus {gpus:,} is not a multiple of tp · cp · pp = {model_parallel:,}: give --gpus as a multiple of {model_parallel:,}, or --dp"
