@@ -66,6 +66,13 @@ _EXPORTS = {
     "summarize_model": "summary",
     "TrainingBill": "training",
     "training_bill": "training",
+    "Layout": "parallel",
+    "LayoutEstimate": "layout",
+    "estimate_layout": "layout",
+    "Plan": "plan",
+    "plan_layouts": "plan",
+    "FinetuneMemory": "finetune",
+    "finetune_memory": "finetune",
 }
 
 __all__ = sorted(_EXPORTS) + ["__version__"]

@@ -28,6 +28,7 @@ from .options import (
     gpu_options,
     json_option,
 )
+from .options_layout import LAYOUT_PARAMS, layout_options
 
 __all__ = ["main"]
 
@@ -304,30 +305,39 @@ def gpus_command(as_json: bool, binary: bool) -> None:
 # --- napkin train --------------------------------------------------------------------------------
 
 
-@main.command("train", short_help="Training compute, wall-clock, GPU-hours and cost from 6·N·D.")
+@main.command("train", short_help="Training compute, wall-clock, GPU-hours and cost; one parallel layout.")
 @click.argument("model", required=False)
 @click.option("--params", type=PARAMS, help="Bare parameter count instead of a model, e.g. 70B.")
 @click.option("--tokens", type=TOKENS, required=True, help="Training tokens D, e.g. 15T.")
 @gpu_options(required=True)
-@click.option("--gpus", type=WHOLE, default="1", show_default=True, help="Number of GPUs.")
-@click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4.")
+@click.option("--gpus", type=WHOLE, default="1", show_default=True, help="Number of GPUs (with a layout: tp · cp · dp · pp, or omit it).")
+@click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4 (with a layout: replaces the modelled step time).")
 @click.option("--price", type=PRICE, help="USD per GPU-hour, e.g. 2 or $2/hr [default: the GPU's catalog rate].")
-@click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model).")
+@click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model); with a layout, tokens per sequence [default: 4096].")
 @click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
+@layout_options
 @json_option
-def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json) -> None:
+def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json, **layout) -> None:
     """Estimate a training run's compute, wall-clock, GPU-hours and cost from 6·N·D.
 
+    With a parallel layout (--tp, --pp, --dp, --zero, --micro-batch, --global-batch, ...), also
+    memory per GPU, step time, MFU and HFU of that layout.
+
     Example: napkin train llama-3-70b --tokens 15T --gpu h100 --gpus 1024 --mfu 40% --price 2
+
+    Example: napkin train llama-3-70b --tokens 15T --gpu h100 --gpus 1024 --tp 8 --pp 4 --dp 32 --zero 1 --micro-batch 1 --global-batch 4M --seq 8k --recompute selective
     """
     from .training import training_bill
 
+    layout_given = _given(*LAYOUT_PARAMS)
+    if layout_given:
+        from .cli_plan import train_with_layout
+
+        train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json, layout)
+        return
     arch, bare = _load_model(model, params, required_arch="--seq" if seq else None)
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
-    if price is None:
-        if gpu.usd_per_hour is None:
-            raise OptionError(f"no price for {gpu.name}: give --price in USD per GPU-hour, e.g. --price 2")
-        price = gpu.usd_per_hour
+    price = _price(gpu, price)
     per_token, formula = None, "6 · N"
     if arch is not None:
         from .params import count_params
@@ -353,6 +363,15 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
     from .render import render_training
 
     render_training(bill, arch.name if arch else f"{units.format_count(n)} parameters", gpu)
+
+
+def _price(gpu: Any, price: float | None) -> float:
+    """Return the typed price, or the GPU's catalog rate."""
+    if price is not None:
+        return price
+    if gpu.usd_per_hour is None:
+        raise OptionError(f"no price for {gpu.name}: give --price in USD per GPU-hour, e.g. --price 2")
+    return gpu.usd_per_hour
 
 
 # --- napkin memory -------------------------------------------------------------------------------
