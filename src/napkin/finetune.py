@@ -105,7 +105,7 @@ class FinetuneMemory:
 
     method: str
     gpu: GPU
-    trainable_params: float
+    trainable_params: int
     weights_bytes: float
     gradients_bytes: float
     optimizer_bytes: float
@@ -177,15 +177,15 @@ def finetune_memory(
 
     # 1. Trainable parameters and their state.
     if method == "full":
-        trainable = float(n)
-        state = training_state(trainable, optimizer, zero, gpus)
+        trainable = n
+        state = training_state(float(trainable), optimizer, zero, gpus)
         base = 0.0
         steps.append(Step("trainable parameters", "N", "", f"{n:,}"))
     else:
-        trainable = float(lora_trainable_params(arch, rank, targets))
-        state = training_state(trainable, optimizer, zero, gpus)
+        trainable = lora_trainable_params(arch, rank, targets)
+        state = training_state(float(trainable), optimizer, zero, gpus)
         steps.append(Step("trainable parameters", "Σ r · (in + out) over targeted linear layers", f"r = {rank}, targets {','.join(targets)}",
-                          f"{int(trainable):,} ({trainable / n:.2%} of N)"))
+                          f"{trainable:,} ({trainable / n:.2%} of N)"))
         # 2. Frozen base weights: bf16 for LoRA; NF4 for QLoRA's block linears, bf16 for the rest.
         if method == "lora":
             base = n * BASE_WEIGHT_BYTES / base_shards
