@@ -1,0 +1,101 @@
+"""An ASGI middleware that caps request bodies, checks the Host header and sets security headers.
+
+It reads a request body in full before the app sees it, up to the cap, so an oversized body is
+answered 413 whether or not it declared a Content-Length. Rejections are logged with their
+status and reason.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable
+from typing import Any
+
+logger = logging.getLogger("napkin.web")
+
+MAX_BODY_BYTES = 256 * 1024
+"""Largest request body: room for two uploaded config.json texts of the longest size accepted."""
+
+_SECURITY_HEADERS = [
+    (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+]
+
+
+class RequestGuard:
+    def __init__(self, app: Any, max_body_bytes: int = MAX_BODY_BYTES, allowed_hosts: Iterable[str] | None = None) -> None:
+        self.app = app
+        self.max_body_bytes = max_body_bytes
+        self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {key.lower(): value for key, value in scope.get("headers", [])}
+        if self.allowed_hosts is not None:
+            host = headers.get(b"host", b"").decode("latin-1").lower()
+            name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+            if name not in self.allowed_hosts:
+                await _reject(scope, send, 400, f"host {host!r} is not served; open the page at 127.0.0.1 or localhost")
+                return
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
+            await _reject(scope, send, 413, f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
+            return
+        body = b""
+        if scope.get("method") in ("POST", "PUT", "PATCH"):
+            chunks: list[bytes] = []
+            size = 0
+            while True:
+                message = await receive()
+                if message["type"] == "http.disconnect":
+                    return
+                chunk = message.get("body", b"")
+                size += len(chunk)
+                if size > self.max_body_bytes:
+                    await _reject(scope, send, 413, f"request body exceeds the limit of {self.max_body_bytes:,} bytes")
+                    return
+                chunks.append(chunk)
+                if not message.get("more_body", False):
+                    break
+            body = b"".join(chunks)
+        await self.app(scope, _replay(body, receive), _with_headers(send))
+
+
+def _replay(body: bytes, receive: Any) -> Any:
+    """Return a receive callable that yields `body` once, then defers to `receive`."""
+    sent = False
+
+    async def replayed() -> dict[str, Any]:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _with_headers(send: Any) -> Any:
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", []), *_SECURITY_HEADERS]}
+        await send(message)
+
+    return sending
+
+
+async def _reject(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
+    logger.warning("rejected %s %s: %d %s", scope.get("method"), scope.get("path"), status, reason)
+    payload = json.dumps({"error": reason, "detail": [{"loc": [], "msg": reason, "type": "http"}]}).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *_SECURITY_HEADERS],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
