@@ -284,7 +284,7 @@ def _kv_chart(arch: ModelArch, gpu: GPU, body: KVRequest, capacity) -> dict[str,
     return {
         "title": "Requests that fit against context length",
         "x": charts.axis("context (tokens)", contexts[0], contexts[-1], lambda v: f"{v:,.0f}", scale="log", base=2),
-        "y": charts.axis("max concurrent requests", 0.0, top, lambda v: f"{v:,.0f}"),
+        "y": charts.axis("max concurrent requests", 0.0, top, lambda v: f"{v:,.0f}", integer=True),
         "lines": [{"name": "max requests", "points": [[c, n] for c, n in zip(contexts, fitting)]}],
         "points": [
             {
@@ -413,6 +413,7 @@ def _roofline_chart(result) -> dict[str, Any]:
                 "x": point.intensity_flop_per_byte,
                 "y": attained,
                 "kind": point.phase,
+                "tag": f"{point.batch:,}",
                 "label": f"{point.phase}, batch {point.batch:,}: {format_number(point.intensity_flop_per_byte)} FLOP/byte, "
                 f"{format_rate(attained, 'FLOP/s')}",
             }
@@ -492,7 +493,10 @@ def _side_figures(side: Side, body: CompareRequest, loc: str) -> dict[str, tuple
     figures["gpu_hours"] = (bill.gpu_hours, format_number(bill.gpu_hours))
     figures["cost_usd"] = (bill.cost_usd, format_usd(bill.cost_usd))
     with blame(loc):
-        fewest_train = training_memory(gpu, params=params, arch=arch).min_gpus
+        fewest_train = training_memory(
+            gpu, params=params, arch=arch, micro_batch=body.micro_batch, seq=check_length(arch, "seq", body.seq, False),
+            recompute=body.recompute, tp=body.tp, sequence_parallel=body.sequence_parallel and body.tp > 1,
+        ).min_gpus
     figures["min_gpus_train"] = (fewest_train, f"{fewest_train:,}" if fewest_train else "none")
     no_arch = (None, "— (needs an architecture)")
     if arch is None:

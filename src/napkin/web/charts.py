@@ -12,13 +12,15 @@ from collections.abc import Callable
 Formatter = Callable[[float], str]
 
 
-def linear_ticks(low: float, high: float, fmt: Formatter, count: int = 5) -> list[dict[str, object]]:
-    """Return about `count` ticks at 1, 2 or 5 × 10^k steps covering [low, high]."""
+def linear_ticks(low: float, high: float, fmt: Formatter, count: int = 5, integer: bool = False) -> list[dict[str, object]]:
+    """Return about `count` ticks at 1, 2 or 5 × 10^k steps covering [low, high]; whole numbers only when `integer`."""
     if high <= low:
         high = low + (abs(low) or 1.0)
     raw = (high - low) / count
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if integer:
+        step = max(1.0, round(step))
     first = math.ceil(low / step - 1e-9) * step
     ticks = []
     value = first
@@ -37,8 +39,10 @@ def log_ticks(low: float, high: float, fmt: Formatter, base: int = 10) -> list[d
     return [{"value": float(base**e), "label": fmt(float(base**e))} for e in exponents[::stride]]
 
 
-def axis(label: str, low: float, high: float, fmt: Formatter, scale: str = "linear", base: int = 10) -> dict[str, object]:
-    ticks = log_ticks(low, high, fmt, base) if scale == "log" else linear_ticks(low, high, fmt)
+def axis(
+    label: str, low: float, high: float, fmt: Formatter, scale: str = "linear", base: int = 10, integer: bool = False
+) -> dict[str, object]:
+    ticks = log_ticks(low, high, fmt, base) if scale == "log" else linear_ticks(low, high, fmt, integer=integer)
     if scale == "linear" and ticks:
         low, high = min(low, ticks[0]["value"]), max(high, ticks[-1]["value"])  # type: ignore[type-var]
     return {"label": label, "scale": scale, "min": low, "max": high, "ticks": ticks}

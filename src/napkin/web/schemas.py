@@ -186,6 +186,11 @@ class CompareRequest(_Body):
     mfu: Fraction = Field(0.4, description="Model FLOPs utilisation.")
     price: Price | None = Field(None, description="USD per GPU-hour for both sides; each GPU's catalog rate when left out.")
     context: Length = Field(8192, description="Serving context per request in tokens.")
+    seq: Length = Field(4096, description="Training sequence length for the activations.")
+    micro_batch: Whole = Field(1, description="Training micro-batch in sequences.")
+    tp: Whole = Field(1, description="Training tensor-parallel size.")
+    sequence_parallel: bool = False
+    recompute: Literal["none", "selective", "full"] = "none"
 
 
 # --- responses ---------------------------------------------------------------------------------
