@@ -46,6 +46,7 @@ Fraction = Annotated[float, *_parsed_with(units.parse_fraction, "MFU", "40%")]
 Price = Annotated[float, *_parsed_with(units.parse_price, "price", "$2/hr")]
 Throughput = Annotated[float, *_parsed_with(units.parse_count, "throughput", "2500")]
 Whole = Annotated[int, *_parsed_with(units.parse_integer, "count", "1024")]
+BatchSize = Annotated[int, *_parsed_with(units.parse_integer, "batch size", "64")]
 Length = Annotated[int, *_parsed_with(units.parse_length, "length", "8k")]
 LengthOrZero = Annotated[int, *_parsed_with(_length_or_zero, "length", "0")]
 
@@ -162,7 +163,7 @@ class KVRequest(Side):
 
 
 class RooflineRequest(Side):
-    batches: list[Whole] = Field([1, 8, 64, 512], min_length=1, max_length=MAX_BATCHES, description="Batch sizes.")
+    batches: list[BatchSize] = Field([1, 8, 64, 512], min_length=1, max_length=MAX_BATCHES, description="Batch sizes.")
     context: LengthOrZero = Field(0, description="Cached tokens per request read in each decode step.")
     prompt: Length = Field(2048, description="Prompt tokens per request for the prefill point.")
     allow_long_context: bool = False
