@@ -225,6 +225,7 @@ function render(panel, section, data) {
   });
   const steps = [...(data.derivation || []), ...((data.serving && data.serving.derivation) || [])];
   renderDerivation(section.querySelector('[data-role="derivation"]'), steps);
+  section.querySelector("details.derivation").hidden = steps.length === 0;
 }
 
 async function refreshPanel(panel) {
@@ -268,13 +269,20 @@ async function refreshModelInfo() {
   }
 }
 
+// body[data-busy] is "1" from an input until every panel shows its answer, for tests and scripts.
+let generation = 0;
 async function refreshAll() {
+  const mine = ++generation;
+  document.body.dataset.busy = "1";
   writeUrl();
   await Promise.all([refreshModelInfo(), ...PANELS.map(refreshPanel)]);
+  if (mine === generation) document.body.dataset.busy = "0";
 }
 
 let timer = null;
 function scheduleRefresh() {
+  generation += 1; // a refresh still in flight must not clear the flag
+  document.body.dataset.busy = "1";
   clearTimeout(timer);
   timer = setTimeout(refreshAll, DEBOUNCE_MS);
 }

@@ -6,7 +6,7 @@
 
 const NapkinCharts = (() => {
   const SVG = "http://www.w3.org/2000/svg";
-  const MARGIN = { left: 92, right: 40, top: 30, bottom: 46 };
+  const MARGIN = { left: 112, right: 40, top: 30, bottom: 46 };
 
   function node(tag, attributes = {}, text) {
     const element = document.createElementNS(SVG, tag);
