@@ -79,7 +79,7 @@ def open_page(tab, url: str) -> None:
 
 
 def settle(tab) -> None:
-    """Wait until every panel shows the answer to the latest input."""
+    """Wait until every panel shows the response to the latest input."""
     # A selector, not wait_for_function: the page's Content-Security-Policy forbids eval.
     tab.wait_for_selector("body[data-busy='0']", state="attached")
 

@@ -53,8 +53,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 def create_app(allowed_hosts: Iterable[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
-    """Return the app. `allowed_hosts`, when given, are the only Host header values answered,
-    which keeps a page on another site from reaching a loopback server through DNS rebinding."""
+    """Build the app. When `allowed_hosts` is given, requests with any other Host header are
+    rejected, which keeps a page on another site from reaching a loopback server through DNS rebinding."""
     app = FastAPI(
         title="napkin-ml",
         version=__version__,

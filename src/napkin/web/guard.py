@@ -1,7 +1,7 @@
 """An ASGI middleware that caps request bodies, checks the Host header and sets security headers.
 
-It reads a request body in full before the app sees it, up to the cap, so an oversized body is
-answered 413 whether or not it declared a Content-Length. Rejections are logged with their
+It reads a request body in full, up to the cap, before passing it to the app. So an oversized
+body is rejected with status 413 whether or not it declared a Content-Length. Rejections are logged with their
 status and reason.
 """
 

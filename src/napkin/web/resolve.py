@@ -1,7 +1,7 @@
 """Turn request fields into core objects: a model architecture or a bare count, a GPU, a price.
 
 Parsed architectures are cached, because a preset's config.json is read and parsed on every
-load and the page asks for several estimates of one model at a time. Cached objects are frozen
+load and the page requests several estimates of one model at a time. Cached objects are frozen
 dataclasses, so sharing them between requests is safe. An uploaded config is cached by its
 text and never written to disk.
 """
@@ -52,10 +52,10 @@ def model_of(body: object, *loc: str) -> tuple[ModelArch | None, float | None]:
 
     `loc` prefixes the field names in errors, e.g. ``("a",)`` for one side of a comparison.
     """
-    given = [name for name in ("model", "config", "params") if getattr(body, name) is not None]
-    if len(given) > 1:
-        reject(f"give one of model, config or params, not {' and '.join(given)}", *loc, given[1])
-    if not given:
+    present = [name for name in ("model", "config", "params") if getattr(body, name) is not None]
+    if len(present) > 1:
+        reject(f"give one of model, config or params, not {' and '.join(present)}", *loc, present[1])
+    if not present:
         reject("missing model: give a preset name in model, a config.json text in config, or params such as 70B", *loc, "model")
     if body.model is not None:  # type: ignore[attr-defined]
         return preset_arch(body.model), None  # type: ignore[attr-defined]
@@ -64,10 +64,10 @@ def model_of(body: object, *loc: str) -> tuple[ModelArch | None, float | None]:
     return None, body.params  # type: ignore[attr-defined]
 
 
-def require_arch(arch: ModelArch | None, what: str, *loc: str) -> ModelArch:
+def require_arch(arch: ModelArch | None, estimate: str, *loc: str) -> ModelArch:
     """Return `arch`, or reject a bare parameter count for an estimate that needs an architecture."""
     if arch is None:
-        reject(f"{what} needs an architecture: choose a preset or upload a config.json instead of params", *loc, "params")
+        reject(f"{estimate} needs an architecture: choose a preset or upload a config.json instead of params", *loc, "params")
     return arch
 
 

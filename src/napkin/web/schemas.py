@@ -2,8 +2,8 @@
 
 Quantities accept a number in base units or a string with a unit, parsed by the same
 `napkin.units` functions as the command line: ``"15T"`` tokens, ``"40%"`` MFU, ``"$2/hr"``, ``"8k"``
-tokens of context. A value that does not parse is answered 422 with the field's name and the
-parser's message. Every model forbids unknown fields, so a misspelled one is named, not ignored.
+tokens of context. A value that does not parse is rejected with status 422, the field's name and
+the parser's message. Every model forbids unknown fields, so a misspelled one is named, not ignored.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from .. import units
 from ..errors import NapkinError
 
 MAX_CONFIG_CHARS = 64 * 1024
-"""Longest config.json text accepted; shipped configs are under 8 kB, Gemma 3 with its vision tower included."""
+"""Maximum length of an uploaded config.json text. The shipped configs, Gemma 3 with its vision tower included, are under 8 kB."""
 
 MAX_BATCHES = 16
 

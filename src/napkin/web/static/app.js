@@ -1,5 +1,5 @@
-// The page: builds the panels that panels.js registers, keeps every input in the URL, and asks
-// the API for each panel's figures when one of its inputs changes. It computes no estimate.
+// The page builds the panels that panels.js registers and keeps every input in the URL. It requests
+// each panel's figures from the API when one of its inputs changes, and computes no estimate.
 "use strict";
 
 const DEBOUNCE_MS = 150;
@@ -269,7 +269,7 @@ async function refreshModelInfo() {
   }
 }
 
-// body[data-busy] is "1" from an input until every panel shows its answer, for tests and scripts.
+// body[data-busy] is "1" from an input until every panel shows its response, for tests and scripts.
 let generation = 0;
 async function refreshAll() {
   const mine = ++generation;
@@ -291,7 +291,8 @@ function onInput(event) {
   const control = event.target;
   const key = control.dataset.key;
   if (!key) return;
-  state[key] = control.type === "checkbox" ? (control.checked ? "1" : "") : control.value;
+  if (control.type === "checkbox") state[key] = control.checked ? "1" : "";
+  else state[key] = control.value;
   syncControls();
   scheduleRefresh();
 }

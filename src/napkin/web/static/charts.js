@@ -91,6 +91,7 @@ const NapkinCharts = (() => {
     const top = MARGIN.top;
     const bottom = height - MARGIN.bottom;
     const x = scale(spec.x, left, right);
+
     svg.append(node("text", { class: "chart-title", x: left, y: 18 }, spec.title));
     drawXAxis(svg, spec.x, x, top, bottom);
     let y = null;
@@ -99,11 +100,13 @@ const NapkinCharts = (() => {
       drawYAxis(svg, spec.y, y, left, right, height);
     }
     if (isBar) drawBars(svg, spec, x);
+
     for (const rule of spec.rules || []) {
       const px = x(rule.value);
       svg.append(node("line", { class: "rule", x1: px, x2: px, y1: top, y2: bottom }));
       svg.append(node("text", { class: "rule-label", x: px - 4, y: top - 2, "text-anchor": "end" }, rule.label));
     }
+
     if (y) {
       for (const line of spec.lines || []) {
         const points = line.points.map(([px, py]) => `${x(px).toFixed(1)},${y(py).toFixed(1)}`).join(" ");
@@ -125,6 +128,7 @@ const NapkinCharts = (() => {
         }
       }
     }
+
     const items = legend(spec);
     if (items) figure.replaceChildren(svg, items);
     else figure.replaceChildren(svg);

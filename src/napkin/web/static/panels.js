@@ -1,6 +1,6 @@
 // The panels of the page, as data: inputs, the endpoint and its request body, and the outputs.
-// To add a panel, call registerPanel with the same fields; app.js builds its controls, keeps its
-// inputs in the URL and calls its endpoint whenever an input it reads changes.
+// To add a panel, call registerPanel with the same fields. app.js then builds its controls and keeps
+// its inputs in the URL, and it calls the panel's endpoint whenever one of those inputs changes.
 "use strict";
 
 const PANELS = [];
