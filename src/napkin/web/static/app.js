@@ -279,10 +279,15 @@ async function refreshAll() {
   if (mine === generation) document.body.dataset.busy = "0";
 }
 
+// Raise the flag as soon as an input changes, so a refresh still in flight does not clear it.
+function markBusy() {
+  generation += 1;
+  document.body.dataset.busy = "1";
+}
+
 let timer = null;
 function scheduleRefresh() {
-  generation += 1; // a refresh still in flight must not clear the flag
-  document.body.dataset.busy = "1";
+  markBusy();
   clearTimeout(timer);
   timer = setTimeout(refreshAll, DEBOUNCE_MS);
 }
@@ -306,6 +311,7 @@ async function onUpload(event) {
     info.classList.add("error");
     return;
   }
+  markBusy(); // reading the file is asynchronous
   state.config = await file.text();
   state.model = "@upload";
   syncControls();
