@@ -54,6 +54,44 @@ WeightsDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 KVDtype = Literal["bf16", "fp16", "fp8", "int8", "fp32"]
 
 
+def _checked_by_core(check: Any) -> Any:
+    """Return a validator that passes None through and turns the core's NapkinError into ValueError."""
+
+    def validate(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except NapkinError as error:
+            raise ValueError(str(error)) from None
+
+    return validate
+
+
+@_checked_by_core
+def _preset_name(name: str) -> str:
+    from ..presets import resolve_preset
+
+    return resolve_preset(name).name
+
+
+@_checked_by_core
+def _config_text(text: str) -> str:
+    """Return `text` once it parses as a supported config.json (parsed in memory and cached)."""
+    from .resolve import arch_from_text
+
+    arch_from_text(text)
+    return text
+
+
+@_checked_by_core
+def _gpu_name(name: str) -> str:
+    """Return the catalog name of GPU `name`, which may be an alias or another spelling."""
+    from ..hardware import get_gpu
+
+    return get_gpu(name).name
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -67,48 +105,14 @@ class ModelChoice(_Body):
     )
     params: ParamCount | None = Field(None, description="Bare parameter count instead of a model, e.g. 70B.")
 
-    @field_validator("model")
-    @classmethod
-    def _known_preset(cls, name: str | None) -> str | None:
-        if name is None:
-            return None
-        from ..presets import resolve_preset
-
-        try:
-            return resolve_preset(name).name
-        except NapkinError as error:
-            raise ValueError(str(error)) from None
-
-    @field_validator("config")
-    @classmethod
-    def _readable_config(cls, text: str | None) -> str | None:
-        if text is None:
-            return None
-        from .resolve import arch_from_text
-
-        try:
-            arch_from_text(text)
-        except NapkinError as error:
-            raise ValueError(str(error)) from None
-        return text
-
-
-def _canonical_gpu(name: str | None) -> str | None:
-    """Return the catalog name of GPU `name` (an alias or another spelling), or raise ValueError."""
-    if name is None:
-        return None
-    from ..hardware import get_gpu
-
-    try:
-        return get_gpu(name).name
-    except NapkinError as error:
-        raise ValueError(str(error)) from None
+    _known_preset = field_validator("model")(_preset_name)
+    _readable_config = field_validator("config")(_config_text)
 
 
 class GPUChoice(_Body):
     gpu: str = Field("h100", max_length=100, description="GPU name or alias from /api/meta, e.g. h100.")
 
-    _known_gpu = field_validator("gpu")(_canonical_gpu)
+    _known_gpu = field_validator("gpu")(_gpu_name)
 
 
 class Side(ModelChoice, GPUChoice):
@@ -174,7 +178,7 @@ class ServeCostRequest(_Body):
     price: Price | None = Field(None, description="USD per GPU-hour; the catalog rate of `gpu` when left out.")
     gpu: str | None = Field(None, max_length=100, description="GPU whose catalog price to use.")
 
-    _known_gpu = field_validator("gpu")(_canonical_gpu)
+    _known_gpu = field_validator("gpu")(_gpu_name)
 
 
 class CompareRequest(_Body):
