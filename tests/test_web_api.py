@@ -14,14 +14,15 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from napkin.web import create_app  # noqa: E402
-from napkin.web.guard import MAX_BODY_BYTES  # noqa: E402
+from napkin.web.guard import MAX_BODY_BYTES, RejectionLog  # noqa: E402
 
 MODELS_DIR = os.path.join(os.path.dirname(__file__), "..", "src", "napkin", "data", "models")
 
 
 @pytest.fixture(scope="module")
 def client() -> TestClient:
-    with TestClient(create_app()) as test_client:
+    # No rate limit on the rejection log, so that every test of a log line sees its line.
+    with TestClient(create_app(rejections=RejectionLog(limit=10**9))) as test_client:
         yield test_client
 
 
@@ -290,6 +291,17 @@ def test_rejected_request_is_logged(client, caplog) -> None:
     with caplog.at_level(logging.WARNING, logger="napkin.web"):
         client.post("/api/train", json={**TRAIN, "tokens": "15X"})
     assert "rejected POST /api/train: 422 tokens: invalid token count '15X'" in caplog.text
+
+
+def test_rejection_log_is_rate_limited(caplog) -> None:
+    from napkin.web.guard import RejectionLog
+
+    rejections = RejectionLog(limit=3, window_s=3600)
+    with TestClient(create_app(rejections=rejections)) as limited, caplog.at_level(logging.WARNING, logger="napkin.web"):
+        for _ in range(8):
+            assert limited.post("/api/train", json={**TRAIN, "tokens": "15X"}).status_code == 422
+    assert caplog.text.count("rejected POST /api/train") == 3
+    assert rejections.suppressed == 5
 
 
 def test_unknown_path_is_404_and_logged(client, caplog) -> None:

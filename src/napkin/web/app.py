@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import NapkinError
 from .api import router
-from .guard import MAX_BODY_BYTES, RequestGuard
+from .guard import MAX_BODY_BYTES, RejectionLog, RequestGuard
 from .resolve import FieldError
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -41,7 +41,7 @@ def _clean(message: str) -> str:
 def _error_response(request: Request, status: int, details: list[dict[str, Any]]) -> JSONResponse:
     first = details[0]
     line = f"{_field_name(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
-    logger.warning("rejected %s %s: %d %s", request.method, request.url.path, status, line)
+    request.app.state.rejections(request.method, request.url.path, status, line)
     return JSONResponse({"error": line, "detail": details}, status_code=status)
 
 
@@ -52,7 +52,9 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     logger.info("napkin web stopped")
 
 
-def create_app(allowed_hosts: Iterable[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES) -> FastAPI:
+def create_app(
+    allowed_hosts: Iterable[str] | None = None, max_body_bytes: int = MAX_BODY_BYTES, rejections: RejectionLog | None = None
+) -> FastAPI:
     """Build the app. When `allowed_hosts` is given, requests with any other Host header are
     rejected, which keeps a page on another site from reaching a loopback server through DNS rebinding."""
     app = FastAPI(
@@ -63,7 +65,8 @@ def create_app(allowed_hosts: Iterable[str] | None = None, max_body_bytes: int =
         docs_url=None,  # the interactive docs load scripts from a CDN; the page works offline
         redoc_url=None,
     )
-    app.add_middleware(RequestGuard, max_body_bytes=max_body_bytes, allowed_hosts=allowed_hosts)
+    app.state.rejections = rejections or RejectionLog()
+    app.add_middleware(RequestGuard, rejections=app.state.rejections, max_body_bytes=max_body_bytes, allowed_hosts=allowed_hosts)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:

@@ -1,18 +1,44 @@
 """An ASGI middleware that caps request bodies, checks the Host header and sets security headers.
 
 It reads a request body in full, up to the cap, before passing it to the app. So an oversized
-body is rejected with status 413 whether or not it declared a Content-Length. Rejections are logged with their
-status and reason.
+body is rejected with status 413 whether or not it declared a Content-Length. Rejections are
+logged with their status and reason.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterable
 from typing import Any
 
 logger = logging.getLogger("napkin.web")
+
+
+class RejectionLog:
+    """Logs rejected requests with status and reason, at most `limit` per `window_s` seconds, so a
+    flood of bad requests cannot flood the log; the rest are counted and reported once."""
+
+    def __init__(self, limit: int = 20, window_s: float = 10.0) -> None:
+        self.limit = limit
+        self.window_s = window_s
+        self.window_start = -window_s
+        self.logged = 0
+        self.suppressed = 0
+
+    def __call__(self, method: str | None, path: str | None, status: int, reason: str) -> None:
+        now = time.monotonic()
+        if now - self.window_start >= self.window_s:
+            if self.suppressed:
+                logger.warning("%d more rejected requests were not logged", self.suppressed)
+            self.window_start, self.logged, self.suppressed = now, 0, 0
+        if self.logged >= self.limit:
+            self.suppressed += 1
+            return
+        self.logged += 1
+        logger.warning("rejected %s %s: %d %s", method, path, status, reason)
+
 
 MAX_BODY_BYTES = 256 * 1024
 """Largest request body: room for two uploaded config.json texts of the longest size accepted."""
@@ -25,8 +51,17 @@ _SECURITY_HEADERS = [
 
 
 class RequestGuard:
-    def __init__(self, app: Any, max_body_bytes: int = MAX_BODY_BYTES, allowed_hosts: Iterable[str] | None = None) -> None:
+    """The middleware; `rejections` logs what it rejects."""
+
+    def __init__(
+        self,
+        app: Any,
+        rejections: RejectionLog,
+        max_body_bytes: int = MAX_BODY_BYTES,
+        allowed_hosts: Iterable[str] | None = None,
+    ) -> None:
         self.app = app
+        self.rejections = rejections
         self.max_body_bytes = max_body_bytes
         self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
 
@@ -39,11 +74,11 @@ class RequestGuard:
             host = headers.get(b"host", b"").decode("latin-1").lower()
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
             if name not in self.allowed_hosts:
-                await _reject(scope, send, 400, f"host {host!r} is not served; open the page at 127.0.0.1 or localhost")
+                await self._reject(scope, send, 400, f"host {host!r} is not served; open the page at 127.0.0.1 or localhost")
                 return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await _reject(scope, send, 413, f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
+            await self._reject(scope, send, 413, f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
             return
         body = b""
         if scope.get("method") in ("POST", "PUT", "PATCH"):
@@ -56,13 +91,20 @@ class RequestGuard:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > self.max_body_bytes:
-                    await _reject(scope, send, 413, f"request body exceeds the limit of {self.max_body_bytes:,} bytes")
+                    await self._reject(scope, send, 413, f"request body exceeds the limit of {self.max_body_bytes:,} bytes")
                     return
                 chunks.append(chunk)
                 if not message.get("more_body", False):
                     break
             body = b"".join(chunks)
         await self.app(scope, _replay(body, receive), _with_headers(send))
+
+    async def _reject(self, scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
+        self.rejections(scope.get("method"), scope.get("path"), status, reason)
+        payload = json.dumps({"error": reason, "detail": [{"loc": [], "msg": reason, "type": "http"}]}).encode()
+        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *_SECURITY_HEADERS]
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
 
 
 def _replay(body: bytes, receive: Any) -> Any:
@@ -88,14 +130,3 @@ def _with_headers(send: Any) -> Any:
     return sending
 
 
-async def _reject(scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
-    logger.warning("rejected %s %s: %d %s", scope.get("method"), scope.get("path"), status, reason)
-    payload = json.dumps({"error": reason, "detail": [{"loc": [], "msg": reason, "type": "http"}]}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": status,
-            "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *_SECURITY_HEADERS],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
