@@ -120,7 +120,7 @@ function buildPanel(panel) {
   const outputs = el("dl", { class: "outputs" });
   for (const output of panel.outputs) {
     const row = el("div", { class: output.main ? "output main" : "output", "data-output": output.text });
-    row.append(el("dt", { text: output.label }), el("dd", { "data-testid": output.testid, "data-role": "value" }));
+    row.append(el("dt"), el("dd", { "data-testid": output.testid, "data-role": "value" }));
     outputs.append(row);
   }
   section.append(outputs);
@@ -148,7 +148,9 @@ function syncControls() {
       if (input.placeholder) label.querySelector("input").placeholder = String(input.placeholder(meta, state));
     }
     for (const output of panel.outputs) {
-      section.querySelector(`[data-output="${output.text}"]`).hidden = output.when ? !output.when(state) : false;
+      const row = section.querySelector(`[data-output="${output.text}"]`);
+      row.hidden = output.when ? !output.when(state) : false;
+      row.querySelector("dt").textContent = typeof output.label === "function" ? output.label(state) : output.label;
     }
   }
   document.querySelector(".when-params").hidden = state.model !== "@params";

@@ -1,6 +1,15 @@
 // The panels of the page, as data: inputs, the endpoint and its request body, and the outputs.
 // To add a panel, call registerPanel with the same fields. app.js then builds its controls and keeps
 // its inputs in the URL, and it calls the panel's endpoint whenever one of those inputs changes.
+//
+// Fields of a panel:
+//   id, title, endpoint, note (optional text under the controls)
+//   inputs: [{key (URL name), label, default, type ("text", "select", "range" or "checkbox"),
+//             options ([[value, label], ...], "gpus" or "models"), when(state), testid, placeholder(meta, state)}]
+//   body(state): the request JSON
+//   outputs: [{label (text, or a function of state), text (key of the response's `formatted`),
+//              value (path of the base-unit value, shown as data-value), testid, main, when(state)}]
+//   table (optional): {rows (path of a list in the response), columns [[header, key], ...], headers(data)}
 "use strict";
 
 const PANELS = [];
@@ -79,7 +88,7 @@ registerPanel({
     { label: "KV cache", text: "kv_cache", value: "kv_cache_bytes", when: (s) => s.mem_mode === "infer" },
     { label: "activations", text: "activations", value: "activations_bytes" },
     { label: "total per GPU", text: "total", value: "total_bytes", testid: "mem-total", main: true },
-    { label: "fewest GPUs", text: "min_gpus", value: "min_gpus", testid: "mem-min-gpus" },
+    { label: (s) => (s.mem_mode === "train" ? "fewest GPUs" : "fewest GPUs, memory alone"), text: "min_gpus", value: "min_gpus", testid: "mem-min-gpus" },
     { label: "fewest GPUs, tensor parallel", text: "min_gpus_tensor_parallel", value: "min_gpus_tensor_parallel", when: (s) => s.mem_mode === "infer" },
   ],
 });
