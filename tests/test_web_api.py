@@ -10,6 +10,8 @@ import sys
 import pytest
 from napkin_runner import napkin_json
 
+import napkin
+
 pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
@@ -302,6 +304,12 @@ def test_rejection_log_is_rate_limited(caplog) -> None:
             assert limited.post("/api/train", json={**TRAIN, "tokens": "15X"}).status_code == 422
     assert caplog.text.count("rejected POST /api/train") == 3
     assert rejections.suppressed == 5
+
+
+def test_start_and_stop_are_logged(caplog) -> None:
+    with caplog.at_level(logging.INFO, logger="napkin.web"), TestClient(create_app()):
+        assert f"napkin web {napkin.__version__} started" in caplog.text
+    assert "napkin web stopped" in caplog.text
 
 
 def test_unknown_path_is_404_and_logged(client, caplog) -> None:
