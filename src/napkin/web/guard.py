@@ -17,8 +17,9 @@ logger = logging.getLogger("napkin.web")
 
 
 class RejectionLog:
-    """Logs rejected requests with status and reason, at most `limit` per `window_s` seconds, so a
-    flood of bad requests cannot flood the log; the rest are counted and reported once."""
+    """Logger of rejected requests with their status and reason, at most `limit` per `window_s`
+    seconds so that a flood of bad requests cannot flood the log. It counts the rest and reports
+    their number when the next window opens."""
 
     def __init__(self, limit: int = 20, window_s: float = 10.0) -> None:
         self.limit = limit
@@ -41,7 +42,8 @@ class RejectionLog:
 
 
 MAX_BODY_BYTES = 256 * 1024
-"""Largest request body: room for two uploaded config.json texts of the longest size accepted."""
+"""Maximum request body in bytes. Two uploaded config.json texts of the maximum length fit when
+they are ASCII, as config files are."""
 
 _SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"),
