@@ -1,0 +1,140 @@
+"""Time the web API on loopback, and the estimator page's time to interactive in Chromium.
+
+The server runs in a subprocess (uvicorn, one worker) on a free 127.0.0.1 port. Each endpoint
+gets warm-up requests, then timed requests over one keep-alive connection, with inputs that
+change on every request so that no response comes from a cache. The page is timed from
+navigation start until it has drawn every panel (body[data-ready] set; performance.now() read
+by the page itself).
+
+Usage: python benchmarks/bench_api.py [--requests 300] [--loads 10]
+Targets: median request under 5 ms; page interactive under 1 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import time
+
+import httpx
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+SERVER = "import sys, uvicorn; from napkin.web import create_app; uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
+
+
+def _bodies(i: int) -> dict[str, dict]:
+    """Return one request body per endpoint; `i` varies an input so every request computes anew."""
+    mfu = f"{20 + i % 40}%"
+    context = 1024 + 16 * (i % 400)
+    return {
+        "/api/train": {"model": "llama-3-70b", "tokens": "15T", "gpu": "h100", "gpus": 1024, "mfu": mfu, "price": 2},
+        "/api/memory": {"model": "llama-3-70b", "gpu": "h100", "mode": "train", "zero_stage": 3, "dp": 64, "tp": 8,
+                        "sequence_parallel": True, "seq": context, "recompute": "selective"},
+        "/api/kv": {"model": "llama-3-70b", "gpu": "h100", "context": context, "gpus": 2},
+        "/api/roofline": {"model": "llama-3-70b", "gpu": "h100", "batches": [1, 8, 64, 512], "context": context},
+        "/api/serve-cost": {"tokens_per_s_per_gpu": 1000 + i, "price": 2},
+        "/api/model": {"model": "llama-3-70b", "seq": context},
+        "/api/compare": {"a": {"model": "llama-3-70b", "gpu": "h100"}, "b": {"model": "llama-3-70b", "gpu": "h200"},
+                         "tokens": "15T", "gpus": 1024, "mfu": mfu, "context": context},
+    }
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_until_up(base: str, server: subprocess.Popen, timeout_s: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the server exited with status {server.returncode}")
+        try:
+            if httpx.get(f"{base}/api/meta", timeout=1.0).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise SystemExit(f"the server did not respond within {timeout_s:.0f} s")
+
+
+def _percentile(samples: list[float], fraction: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def time_requests(base: str, count: int) -> None:
+    print(f"API on loopback, {count} requests per endpoint after 20 warm-up requests, one keep-alive connection")
+    print(f"{'endpoint':<18}{'median':>10}{'p99':>10}")
+    everything: list[float] = []
+    with httpx.Client(base_url=base, timeout=10.0) as client:
+        for path in _bodies(0):
+            for i in range(20):
+                client.post(path, json=_bodies(i)[path]).raise_for_status()
+            samples = []
+            for i in range(20, 20 + count):
+                body = _bodies(i)[path]
+                start = time.perf_counter()
+                response = client.post(path, json=body)
+                samples.append(time.perf_counter() - start)
+                response.raise_for_status()
+            everything += samples
+            print(f"{path:<18}{statistics.median(samples) * 1e3:>8.2f} ms{_percentile(samples, 0.99) * 1e3:>7.2f} ms")
+    print(f"{'all':<18}{statistics.median(everything) * 1e3:>8.2f} ms{_percentile(everything, 0.99) * 1e3:>7.2f} ms"
+          "   (target: median under 5 ms)")
+
+
+def time_page(base: str, loads: int) -> None:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        print("page: skipped (playwright is not installed)")
+        return
+    if not os.access(CHROMIUM, os.X_OK):
+        print(f"page: skipped ({CHROMIUM} not found)")
+        return
+    ready_ms = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
+        for _ in range(loads + 1):
+            context = browser.new_context(viewport={"width": 1320, "height": 1000})
+            page = context.new_page()
+            page.goto(base + "/", timeout=15_000)
+            page.wait_for_selector("body[data-ready='1']", state="attached", timeout=15_000)
+            ready_ms.append(float(page.get_attribute("body", "data-ready-ms")))
+            context.close()
+        browser.close()
+    ready_ms = ready_ms[1:]  # the first load also warms Chromium's caches
+    print(f"page interactive (all panels drawn) after {statistics.median(ready_ms):.0f} ms median, "
+          f"{max(ready_ms):.0f} ms max over {loads} loads   (target: under 1,000 ms)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=300, help="Timed requests per endpoint (default 300).")
+    parser.add_argument("--loads", type=int, default=10, help="Timed page loads (default 10).")
+    args = parser.parse_args()
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
+    try:
+        _wait_until_up(base, server)
+        time_requests(base, args.requests)
+        time_page(base, args.loads)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,256 @@
+"""Request and response bodies of the web API, as pydantic models.
+
+Quantities accept a number in base units or a string with a unit, parsed by the same
+`napkin.units` functions as the command line: ``"15T"`` tokens, ``"40%"`` MFU, ``"$2/hr"``, ``"8k"``
+tokens of context. A value that does not parse is rejected with status 422, the field's name and
+the parser's message. Every model forbids unknown fields, so a misspelled one is named, not ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, field_validator
+
+from .. import units
+from ..errors import NapkinError
+
+MAX_CONFIG_CHARS = 64 * 1024
+"""Maximum length of an uploaded config.json text. The shipped configs, Gemma 3 with its vision tower included, are under 8 kB."""
+
+MAX_BATCHES = 16
+
+
+def _parsed_with(parse: Any, label: str, example: str) -> Any:
+    """Return pydantic annotations that parse a field with `parse` and document it as number-or-string."""
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+            raise ValueError(f"invalid {label} {value!r}: give a number or a string such as {example!r}")
+        try:
+            return parse(value, label)
+        except NapkinError as error:
+            raise ValueError(str(error)) from None
+
+    schema = {"anyOf": [{"type": "number"}, {"type": "string"}], "examples": [example]}
+    return (BeforeValidator(convert), WithJsonSchema(schema))
+
+
+def _length_or_zero(value: Any, label: str) -> int:
+    return units.parse_length(value, label, allow_zero=True)
+
+
+Tokens = Annotated[float, *_parsed_with(units.parse_count, "token count", "15T")]
+ParamCount = Annotated[float, *_parsed_with(units.parse_param_count, "parameter count", "70B")]
+Fraction = Annotated[float, *_parsed_with(units.parse_fraction, "MFU", "40%")]
+Price = Annotated[float, *_parsed_with(units.parse_price, "price", "$2/hr")]
+Throughput = Annotated[float, *_parsed_with(units.parse_count, "throughput", "2500")]
+Whole = Annotated[int, *_parsed_with(units.parse_integer, "count", "1024")]
+BatchSize = Annotated[int, *_parsed_with(units.parse_integer, "batch size", "64")]
+Length = Annotated[int, *_parsed_with(units.parse_length, "length", "8k")]
+LengthOrZero = Annotated[int, *_parsed_with(_length_or_zero, "length", "0")]
+
+WeightsDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
+KVDtype = Literal["bf16", "fp16", "fp8", "int8", "fp32"]
+
+
+def _checked_by_core(check: Any) -> Any:
+    """Return a validator that passes None through and turns the core's NapkinError into ValueError."""
+
+    def validate(value: Any) -> Any:
+        if value is None:
+            return None
+        try:
+            return check(value)
+        except NapkinError as error:
+            raise ValueError(str(error)) from None
+
+    return validate
+
+
+@_checked_by_core
+def _preset_name(name: str) -> str:
+    from ..presets import resolve_preset
+
+    return resolve_preset(name).name
+
+
+@_checked_by_core
+def _config_text(text: str) -> str:
+    """Return `text` once it parses as a supported config.json (parsed in memory and cached)."""
+    from .resolve import arch_from_text
+
+    arch_from_text(text)
+    return text
+
+
+@_checked_by_core
+def _gpu_name(name: str) -> str:
+    """Return the catalog name of GPU `name`, which may be an alias or another spelling."""
+    from ..hardware import get_gpu
+
+    return get_gpu(name).name
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class ModelChoice(_Body):
+    """One model: a preset name, the text of a config.json, or a bare parameter count (exactly one)."""
+
+    model: str | None = Field(None, max_length=200, description="Preset name or alias, e.g. llama-3-70b.")
+    config: str | None = Field(
+        None, max_length=MAX_CONFIG_CHARS, description="Text of a HuggingFace config.json, parsed in memory."
+    )
+    params: ParamCount | None = Field(None, description="Bare parameter count instead of a model, e.g. 70B.")
+
+    _known_preset = field_validator("model")(_preset_name)
+    _readable_config = field_validator("config")(_config_text)
+
+
+class GPUChoice(_Body):
+    gpu: str = Field("h100", max_length=100, description="GPU name or alias from /api/meta, e.g. h100.")
+
+    _known_gpu = field_validator("gpu")(_gpu_name)
+
+
+class Side(ModelChoice, GPUChoice):
+    """A model on a GPU: one side of a comparison, and the base of every estimate request."""
+
+
+class ModelRequest(ModelChoice):
+    seq: Length = Field(4096, description="Sequence length for the attention FLOPs, in tokens.")
+    kv_dtype: KVDtype = "bf16"
+
+
+class TrainRequest(Side):
+    tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
+    gpus: Whole = Field(1, description="GPUs in the training cluster.")
+    mfu: Fraction = Field(0.4, description="Model FLOPs utilisation, e.g. 40% or 0.4.")
+    price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
+
+
+class MemoryRequest(Side):
+    """Memory per GPU. Training reads the fields from `optimizer` to `attention_kernel`, inference
+    the fields from `context` on; the other mode's fields are accepted and ignored."""
+
+    mode: Literal["train", "infer"] = "train"
+    optimizer: Literal["adam", "adam-fp32", "adam-8bit", "sgd", "sgd-fp32"] = "adam"
+    zero_stage: int = Field(0, ge=0, le=3, description="ZeRO stage: 1 shards optimizer state, 2 gradients too, 3 weights too.")
+    dp: Whole = Field(1, description="Data-parallel size that ZeRO shards over.")
+    tp: Whole = Field(1, description="Tensor-parallel size.")
+    sequence_parallel: bool = False
+    micro_batch: Whole = Field(1, description="Micro-batch in sequences.")
+    seq: Length = Field(4096, description="Training sequence length in tokens.")
+    recompute: Literal["none", "selective", "full"] = "none"
+    attention_kernel: Literal["flash", "eager"] = "flash"
+    context: Length = Field(4096, description="Inference context per request in tokens.")
+    requests: Whole = Field(1, description="Concurrent inference requests.")
+    gpus: Whole = Field(1, description="GPUs sharing the weights and KV cache (inference, tensor parallel).")
+    weights_dtype: WeightsDtype = "bf16"
+    kv_dtype: KVDtype = "bf16"
+    allow_long_context: bool = False
+
+
+class KVRequest(Side):
+    context: Length = Field(8192, description="Context per request in tokens.")
+    gpus: Whole = Field(1, description="GPUs holding one copy of the weights (tensor parallel).")
+    weights_dtype: WeightsDtype = "bf16"
+    kv_dtype: KVDtype = "bf16"
+    requests: Whole | None = Field(None, description="Concurrent requests: also report the fewest GPUs that hold them.")
+    price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
+    tokens_per_s_per_gpu: Throughput | None = Field(
+        None, description="Sustained decode tokens/s per GPU; estimated from the roofline when left out."
+    )
+    allow_long_context: bool = False
+
+
+class RooflineRequest(Side):
+    batches: list[BatchSize] = Field([1, 8, 64, 512], min_length=1, max_length=MAX_BATCHES, description="Batch sizes.")
+    context: LengthOrZero = Field(0, description="Cached tokens per request read in each decode step.")
+    prompt: Length = Field(2048, description="Prompt tokens per request for the prefill point.")
+    allow_long_context: bool = False
+
+
+class ServeCostRequest(_Body):
+    tokens_per_s_per_gpu: Throughput = Field(..., description="Sustained tokens per second per GPU.")
+    price: Price | None = Field(None, description="USD per GPU-hour; the catalog rate of `gpu` when left out.")
+    gpu: str | None = Field(None, max_length=100, description="GPU whose catalog price to use.")
+
+    _known_gpu = field_validator("gpu")(_gpu_name)
+
+
+class CompareRequest(_Body):
+    """Two models or two GPUs on the same training and serving inputs."""
+
+    a: Side
+    b: Side
+    tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
+    gpus: Whole = Field(1, description="GPUs in the training cluster.")
+    mfu: Fraction = Field(0.4, description="Model FLOPs utilisation.")
+    price: Price | None = Field(None, description="USD per GPU-hour for both sides; each GPU's catalog rate when left out.")
+    context: Length = Field(8192, description="Serving context per request in tokens.")
+    seq: Length = Field(4096, description="Training sequence length for the activations.")
+    micro_batch: Whole = Field(1, description="Training micro-batch in sequences.")
+    tp: Whole = Field(1, description="Training tensor-parallel size.")
+    sequence_parallel: bool = False
+    recompute: Literal["none", "selective", "full"] = "none"
+
+
+# --- responses ---------------------------------------------------------------------------------
+
+
+class StepOut(BaseModel):
+    label: str
+    formula: str
+    substituted: str
+    result: str
+
+
+class Tick(BaseModel):
+    value: float
+    label: str
+
+
+class Axis(BaseModel):
+    label: str
+    scale: Literal["linear", "log"]
+    min: float
+    max: float
+    ticks: list[Tick]
+
+
+class Chart(BaseModel):
+    """A chart in data coordinates; the page only maps it to pixels. Tick and point labels are
+    formatted here, as the command line formats them."""
+
+    title: str
+    x: Axis
+    y: Axis | None = None
+    lines: list[dict[str, Any]] = []
+    points: list[dict[str, Any]] = []
+    bars: list[dict[str, Any]] = []
+    rules: list[dict[str, Any]] = []
+
+
+class Estimate(BaseModel):
+    """An estimate: the command line's ``--json`` keys (base units), the figures as the command
+    line prints them under `formatted`, the derivation, and charts."""
+
+    model_config = ConfigDict(extra="allow")
+
+    formatted: dict[str, str]
+    derivation: list[StepOut] = []
+    charts: list[Chart] = []
+
+
+class ErrorDetail(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorBody(BaseModel):
+    error: str
+    detail: list[ErrorDetail]
