@@ -128,5 +128,3 @@ def _load_config_file(spec: str) -> ModelArch:
         raise ConfigError(f"{spec}: cannot be read ({error.strerror}); check the path and permissions") from None
     stem = os.path.splitext(os.path.basename(spec))[0]
     return arch_from_config(load_config_text(text, spec), name=stem if stem != "config" else spec, source=spec)
-    preset = resolve_preset(spec)
-    return arch_from_config(preset.config(), name=preset.name, source=f"preset {preset.name}")
