@@ -344,13 +344,10 @@ def train_command(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, m
 
         n = count_params(arch).active
         if seq:
-            from .flops import palm_model_flop_per_token
+            from .training import palm_flop_per_token
 
-            att = arch.attention
-            width = (att.qk_head_dim + att.value_head_dim) / 2
             seq = _tokens(arch, "seq", seq, allow_long_context)
-            per_token = palm_model_flop_per_token(n, arch.num_layers, att.num_heads, width, seq)
-            formula = f"6 · N + 12 · L · H · Q · T, T = {seq:,}"
+            per_token, formula = palm_flop_per_token(arch, seq)
     else:
         n = bare
     if allow_long_context and not seq:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from .arch import ModelArch
 from .derivation import Step, num
 from .errors import OptionError
 from .units import format_count, format_duration, format_flop, format_rate, format_usd
 
-__all__ = ["TrainingBill", "training_bill"]
+__all__ = ["TrainingBill", "palm_flop_per_token", "training_bill"]
 
 SECONDS_PER_DAY = 86400.0
 
@@ -57,6 +58,22 @@ class TrainingBill:
             "cost_usd": self.cost_usd,
             "derivation": [step.to_dict() for step in self.steps],
         }
+
+
+def palm_flop_per_token(arch: ModelArch, seq: int) -> tuple[float, str]:
+    """Return the training FLOPs per token of `arch` at sequence length `seq`, and the formula's label.
+
+    PaLM's 6·N + 12·L·H·Q·T (Chowdhery et al. 2022, Appendix B), with N the active parameters
+    and Q the mean of the query-key and value head widths, so that MLA models whose two widths
+    differ count the score and value matmuls each at its own width.
+    """
+    from .flops import palm_model_flop_per_token
+    from .params import count_params
+
+    att = arch.attention
+    width = (att.qk_head_dim + att.value_head_dim) / 2
+    per_token = palm_model_flop_per_token(count_params(arch).active, arch.num_layers, att.num_heads, width, seq)
+    return per_token, f"6 · N + 12 · L · H · Q · T, T = {seq:,}"
 
 
 def training_bill(
