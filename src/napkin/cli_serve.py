@@ -248,11 +248,10 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
     Example: napkin latency llama-3-70b --gpu h100 --gpus 4 --tp 4 --batch 1,8,32,128 --prompt 2k --output 512
     """
     from .cli import _emit_json, _tokens
-    from .derivation import Step
     from .hardware import get_gpu
-    from .latency import EFFICIENCY_SOURCES, LatencySettings, crossover_batch, latency_row, latency_steps
+    from .latency import LatencySettings
+    from .latency_table import latency_table
     from .presets import load_model
-    from .serve import serve_size
 
     arch = load_model(model)
     gpu = get_gpu(gpu_name)
@@ -261,31 +260,11 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
     total = _tokens(arch, "output_tokens", prompt + output_tokens, allow_long_context)
     if price is None:
         price = gpu.usd_per_hour
-    size = serve_size(arch, gpu, total, settings, gpus=gpus, tp=tp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype, int4_group_size=int4_group_size)
-    latency = LatencySettings(compute_efficiency, bandwidth_efficiency)
-    weights = size.budget.weights
-    max_batch = int(size.max_concurrency)
-    rows = [latency_row(arch, gpu, b, prompt, output_tokens, size.tp, weights, kv_dtype, latency, price, max_batch) for b in batches]
-    crossover = crossover_batch(arch, gpu, prompt + output_tokens // 2, size.tp, weights, kv_dtype, latency)
-    steps = list(latency_steps(rows[0], prompt, output_tokens, size.tp, price))
-    steps.append(
-        Step(
-            "decode turns compute-bound at",
-            "smallest batch with FLOP ÷ peak ≥ bytes ÷ bandwidth",
-            f"context {prompt + output_tokens // 2:,}",
-            f"batch {crossover:,}" if crossover else "no batch (KV reads grow as fast as FLOPs)",
-        )
-    )
-    steps.append(Step("max batch in the KV cache", f"{size.budget.engine} accounting at {total:,} tokens", "", f"{max_batch:,}"))
-    payload = {
-        "model": arch.name, "gpu": gpu.name, "gpus": size.gpus, "tp": size.tp, "prompt": prompt, "output": output_tokens,
-        "weights_dtype": weights_dtype, "kv_dtype": kv_dtype, "usd_per_gpu_hour": price,
-        "compute_efficiency": compute_efficiency, "bandwidth_efficiency": bandwidth_efficiency,
-        "decode_crossover_batch": crossover, "max_batch": max_batch,
-        "rows": [row.to_dict() for row in rows],
-        "sources": EFFICIENCY_SOURCES,
-        "derivation": [step.to_dict() for step in steps],
-    }
+    table = latency_table(arch, gpu, batches, prompt, output_tokens, price, settings, LatencySettings(compute_efficiency, bandwidth_efficiency),
+                          gpus=gpus, tp=tp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype, int4_group_size=int4_group_size,
+                          kv_context=total)
+    payload = table.to_dict()
+    steps = table.steps
     if as_json:
         _emit_json(payload)
         return
