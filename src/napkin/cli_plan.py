@@ -61,9 +61,7 @@ def _layout_from_options(arch: Any, seq: int, gpus: int, layout: dict[str, Any])
 
 def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json, layout) -> None:
     """Run `napkin train` for one parallel layout: memory per GPU, step time, MFU, days and dollars."""
-    from .layout import estimate_layout
-    from .params import count_params
-    from .training import training_bill
+    from .layout import estimate_layout, layout_training_bill
 
     arch, _ = _load_model(model, params, required_arch="a parallel layout (--tp, --pp, --dp, ...)")
     gpu = _resolve_gpu(gpu_name, peak, bandwidth, hbm)
@@ -80,9 +78,7 @@ def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpu
     estimate = estimate_layout(arch, gpu, chosen, tokens, price, mfu=mfu if _given("mfu") else None, achieved_flop_per_s=achieved,
                                shape=shape)
 
-    per_token = estimate.model_flop_per_step / (chosen.global_batch * seq)
-    n = count_params(arch).active
-    bill = training_bill(n, tokens, chosen.gpus, gpu.bf16_flop_per_s, estimate.mfu, price, per_token, f"3 · forward FLOPs/token at s = {seq:,}")
+    bill = layout_training_bill(arch, estimate)
     if as_json:
         layout_dict = estimate.to_dict()
         steps = [step.to_dict() for step in bill.steps + estimate.steps]

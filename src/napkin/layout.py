@@ -10,10 +10,10 @@ from .errors import OptionError
 from .hardware import GPU
 from .parallel import FRAMEWORK_RESERVE_BYTES, GRADIENT_REDUCE_BYTES, Layout, ModelShape, check_layout, layout_memory_arrays, model_shape
 from .steptime import step_time_arrays
-from .training import SECONDS_PER_DAY
+from .training import SECONDS_PER_DAY, TrainingBill, training_bill
 from .units import format_bytes, format_duration, format_flop, format_usd
 
-__all__ = ["LayoutEstimate", "estimate_layout"]
+__all__ = ["LayoutEstimate", "estimate_layout", "layout_training_bill"]
 
 _MEMORY_KEYS = ("weights", "gradients", "optimizer", "activations", "gathered_weights", "communication_buffers", "framework_reserve")
 _TIME_KEYS = ("compute", "bubble_time", "exposed_communication", "tp_comm", "cp_comm", "ep_comm", "pp_comm", "dp_comm")
@@ -168,4 +168,20 @@ def estimate_layout(
         communication_s_per_step=timing["communication"],
         rate_source=rate_source,
         steps=tuple(steps),
+    )
+
+
+def layout_training_bill(arch: ModelArch, estimate: LayoutEstimate) -> TrainingBill:
+    """Return the training bill at the layout's MFU, counting model FLOPs per token as the layout's step does.
+
+    Model FLOPs per token are the step's model FLOPs ÷ (global batch · seq), which includes the
+    attention at the layout's sequence length.
+    """
+    from .params import count_params
+
+    layout = estimate.layout
+    per_token = estimate.model_flop_per_step / (layout.global_batch * layout.seq)
+    return training_bill(
+        count_params(arch).active, estimate.tokens, layout.gpus, estimate.gpu.bf16_flop_per_s, estimate.mfu,
+        estimate.usd_per_gpu_hour, per_token, f"3 · forward FLOPs/token at s = {layout.seq:,}",
     )
