@@ -165,20 +165,6 @@ def test_kv_chart_includes_chosen_context(client) -> None:
     assert points[1024] >= points[8192]
 
 
-def test_kv_serving_cost_matches_serve_cost(client, capsys) -> None:
-    web = post(client, "/api/kv", {"model": "llama-3-8b", "gpu": "h100", "context": "8k", "price": 2, "tokens_per_s_per_gpu": 2500})
-    cli = napkin_json(capsys, "serve-cost", "--tokens-per-s", "2500", "--price", "2")
-    assert web["serving"]["usd_per_million_tokens"] == cli["usd_per_million_tokens"]
-
-
-def test_kv_serving_uses_roofline_decode(client, capsys) -> None:
-    web = post(client, "/api/kv", {"model": "llama-3-8b", "gpu": "h100", "context": "8k", "price": 2})
-    batch = web["serving"]["batch"]
-    assert batch == web["max_requests"]
-    roofline = napkin_json(capsys, "roofline", "--gpu", "h100", "--model", "llama-3-8b", "--batch", str(batch), "--context", "8k")
-    assert web["serving"]["tokens_per_s_per_gpu"] == pytest.approx(roofline["rows"][0]["tokens_per_s"])
-
-
 def test_serve_cost_matches_cli(client, capsys) -> None:
     cli = napkin_json(capsys, "serve-cost", "--tokens-per-s", "2500", "--gpu", "h100")
     web = post(client, "/api/serve-cost", {"tokens_per_s_per_gpu": 2500, "gpu": "h100"})
@@ -259,7 +245,7 @@ BAD_BODIES = [
     ("/api/kv", {"params": "70B", "gpu": "h100"}, "params", "needs an architecture"),
     ("/api/kv", {**KV, "context": "8q"}, "context", "unknown suffix 'q'"),
     ("/api/kv", {**KV, "gpus": 3}, "gpus", "cannot split"),
-    ("/api/kv", {**KV, "tokens_per_s_per_gpu": 0}, "tokens_per_s_per_gpu", "greater than zero"),
+    ("/api/kv", {**KV, "price": 2}, "price", "Extra inputs"),
     ("/api/kv", {**KV, "kv_dtype": "int4"}, "kv_dtype", "'bf16'"),
     ("/api/roofline", {**ROOFLINE, "batches": []}, "batches", "at least 1 item"),
     ("/api/roofline", {**ROOFLINE, "batches": ["x"]}, "batches.0", "invalid batch size 'x'"),
@@ -353,7 +339,8 @@ def test_page_and_openapi_are_served(client) -> None:
     assert 'data-testid="model"' in page.text
     assert "default-src 'self'" in page.headers["content-security-policy"]
     paths = client.get("/openapi.json").json()["paths"]
-    for path in ("/api/meta", "/api/model", "/api/train", "/api/memory", "/api/kv", "/api/roofline", "/api/serve-cost", "/api/compare"):
+    for path in ("/api/meta", "/api/model", "/api/train", "/api/memory", "/api/kv", "/api/serve-size", "/api/latency",
+                 "/api/roofline", "/api/serve-cost", "/api/compare", "/api/layout", "/api/plan"):
         assert path in paths
 
 

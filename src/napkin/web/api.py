@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import math
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -18,22 +19,26 @@ from fastapi import APIRouter
 
 from .. import __version__
 from ..arch import ModelArch
-from ..derivation import Step, num
 from ..errors import NapkinError
 from ..hardware import GPU, list_gpus
-from ..memory import DTYPE_BYTES, weight_bytes
+from ..memory import weight_bytes
 from ..params import count_params
 from ..units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
 from . import charts
 from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, require_arch
 from .schemas import (
     CompareRequest,
+    EngineRequest,
     Estimate,
     KVRequest,
+    LatencyRequest,
+    LayoutRequest,
     MemoryRequest,
     ModelRequest,
+    PlanRequest,
     RooflineRequest,
     ServeCostRequest,
+    ServeSizeRequest,
     Side,
     TrainRequest,
 )
@@ -136,19 +141,25 @@ def model_summary(body: ModelRequest) -> dict[str, Any]:
 # --- pretraining cost ----------------------------------------------------------------------------
 
 
-def _bill(arch: ModelArch | None, params: float | None, gpu: GPU, tokens: float, gpus: int, mfu: float, price: float):
-    from ..training import training_bill
+def _bill(
+    arch: ModelArch | None, params: float | None, gpu: GPU, tokens: float, gpus: int, mfu: float, price: float, seq: int | None = None
+):
+    """Return the training bill at 6·N, or at PaLM's 6·N + 12·L·H·Q·T when `seq` is given (as `napkin train --seq`)."""
+    from ..training import palm_flop_per_token, training_bill
 
     n = count_params(arch).active if arch is not None else params
-    return training_bill(n, tokens, gpus, gpu.bf16_flop_per_s, mfu, price)  # type: ignore[arg-type]
+    if seq is None:
+        return training_bill(n, tokens, gpus, gpu.bf16_flop_per_s, mfu, price)  # type: ignore[arg-type]
+    per_token, formula = palm_flop_per_token(arch, seq)  # type: ignore[arg-type]
+    return training_bill(n, tokens, gpus, gpu.bf16_flop_per_s, mfu, price, per_token, formula)  # type: ignore[arg-type]
 
 
-def _mfu_chart(arch, params, gpu, body: TrainRequest, price: float, bill) -> dict[str, Any]:
+def _mfu_chart(arch, params, gpu, body: TrainRequest, price: float, bill, seq: int | None) -> dict[str, Any]:
     low, high = MFU_CHART_RANGE
     low, high = min(low, body.mfu), max(high, body.mfu)
     count = round((high - low) / MFU_CHART_STEP)
     mfus = sorted({round(low + i * (high - low) / count, 6) for i in range(count + 1)})
-    costs = [_bill(arch, params, gpu, body.tokens, body.gpus, mfu, price).cost_usd for mfu in mfus]
+    costs = [_bill(arch, params, gpu, body.tokens, body.gpus, mfu, price, seq).cost_usd for mfu in mfus]
     percent = lambda value: f"{value:.0%}"  # noqa: E731
     return {
         "title": "Cost against MFU",
@@ -166,8 +177,14 @@ def train(body: TrainRequest) -> dict[str, Any]:
     arch, params = model_of(body)
     gpu = gpu_of(body.gpu)
     price = price_of(body.price, gpu)
+    seq = None
+    if body.seq is not None:
+        require_arch(arch, "seq (attention FLOPs)")
+        seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+    elif body.allow_long_context:
+        raise FieldError(("body", "allow_long_context"), "allow_long_context applies to a given seq: add seq or drop it")
     with blame("gpus"):
-        bill = _bill(arch, params, gpu, body.tokens, body.gpus, body.mfu, price)
+        bill = _bill(arch, params, gpu, body.tokens, body.gpus, body.mfu, price, seq)
     formatted = {
         "title": f"Training {_model_name(arch, params)} on {bill.gpus:,} × {gpu.name}",
         "total_flop": format_flop(bill.total_flop),
@@ -177,13 +194,136 @@ def train(body: TrainRequest) -> dict[str, Any]:
         "cost": format_usd(bill.cost_usd),
         "price": f"{format_usd(bill.usd_per_gpu_hour)}/GPU-hour",
         "mfu": f"{bill.mfu:.1%}",
+        "flop_per_token": f"{format_flop(bill.flop_per_token)} per token",
     }
     return {
         "model": arch.name if arch else None,
         "gpu": gpu.name,
         **bill.to_dict(),
         "formatted": formatted,
-        "charts": [_mfu_chart(arch, params, gpu, body, price, bill)],
+        "charts": [_mfu_chart(arch, params, gpu, body, price, bill, seq)],
+    }
+
+
+# --- training layout and plan --------------------------------------------------------------------
+
+MAX_PLAN_LAYOUTS = 2_000_000
+"""Most candidate layouts one plan request may search, summed over its GPU types. The search
+evaluates about a million layouts a second on one core (benchmarks/bench_plan.py), so a request
+stays near or under a second; llama-3-70b on one GPU type has 288,000 candidates at a global
+batch of 512 sequences."""
+
+
+@contextlib.contextmanager
+def blame_option(body: Any, default: str, phrases: dict[str, str] | None = None) -> Iterator[None]:
+    """Attribute a core error to the request field its message names as an option (``--micro-batch`` → micro_batch).
+
+    A message without a known option goes to the field of the first of `phrases` it contains, else to `default`.
+    """
+    try:
+        yield
+    except FieldError:
+        raise
+    except NapkinError as error:
+        message = str(error)
+        named = [flag.replace("-", "_") for flag in re.findall(r"--([a-z][a-z-]*)", message)]
+        named += [field for phrase, field in (phrases or {}).items() if phrase in message]
+        field = next((name for name in named if name in type(body).model_fields), default)
+        raise FieldError(("body", field), message) from None
+
+
+def _layout_of(body: LayoutRequest, arch: ModelArch, seq: int):
+    """Return the Layout of the request and the model's shape, naming the field whose size does not divide what it splits."""
+    from ..parallel import Layout, check_model_split, model_shape
+
+    shape = model_shape(arch)
+    with blame_option(body, "tp"):
+        check_model_split(shape, body.tp, body.pp, body.interleave, body.ep)
+    if body.global_batch % seq:
+        raise FieldError(
+            ("body", "global_batch"),
+            f"global batch {body.global_batch:,} tokens is not a whole number of {seq:,}-token sequences: use a multiple of seq, "
+            f"e.g. {max(1, round(body.global_batch / seq)) * seq:,}",
+        )
+    layout = Layout(
+        tp=body.tp, pp=body.pp, dp=body.dp, ep=body.ep, cp=body.cp, zero=body.zero, micro_batch=body.micro_batch,
+        global_batch=body.global_batch // seq, seq=seq, recompute=body.recompute, interleave=body.interleave, optimizer=body.optimizer,
+    )
+    return layout, shape
+
+
+@router.post("/layout", response_model=Estimate, summary="One parallel layout: memory per GPU, step time, MFU/HFU, days and cost")
+def training_layout(body: LayoutRequest) -> dict[str, Any]:
+    from ..layout import estimate_layout, layout_training_bill
+    from .training_views import layout_formatted, memory_chart
+
+    arch, _ = model_of(body)
+    arch = require_arch(arch, "a parallel layout")
+    gpu = gpu_of(body.gpu)
+    price = price_of(body.price, gpu)
+    seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+    if body.mfu is not None and body.achieved_tflops is not None:
+        raise FieldError(("body", "achieved_tflops"), "mfu and achieved_tflops both set the step time: give one of them")
+    layout, shape = _layout_of(body, arch, seq)
+    achieved = body.achieved_tflops * 1e12 if body.achieved_tflops is not None else None
+    with blame_option(body, "dp", {"achieved rate": "achieved_tflops"}):
+        estimate = estimate_layout(arch, gpu, layout, body.tokens, price, mfu=body.mfu, achieved_flop_per_s=achieved, shape=shape)
+    bill = layout_training_bill(arch, estimate)
+    derivation = _steps(bill.steps) + _steps(estimate.steps)
+    return {
+        "model": arch.name,
+        "gpu": gpu.name,
+        **bill.to_dict(),
+        **estimate.to_dict(),
+        "derivation": derivation,
+        "formatted": layout_formatted(estimate, bill, arch.name),
+        "charts": [memory_chart(estimate)],
+    }
+
+
+@router.post("/plan", response_model=Estimate, summary="Search parallel layouts: the cheapest or fastest that fit the limits")
+def training_plan(body: PlanRequest) -> dict[str, Any]:
+    from ..hardware import get_gpu
+    from ..parallel import model_shape
+    from ..cli_plan import DEFAULT_PLAN_DAYS
+    from ..plan import candidate_grid, plan_layouts
+    from .training_views import plan_formatted, plan_rows
+
+    arch, _ = model_of(body)
+    arch = require_arch(arch, "a layout search")
+    gpus = [get_gpu(name) for name in body.gpu.split(",")]
+    prices = [price_of(body.price, gpu) for gpu in gpus]
+    seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+    if body.global_batch % seq:
+        raise FieldError(
+            ("body", "global_batch"),
+            f"global batch {body.global_batch:,} tokens is not a whole number of {seq:,}-token sequences: use a multiple of seq, "
+            f"e.g. {max(1, round(body.global_batch / seq)) * seq:,}",
+        )
+    sequences = body.global_batch // seq
+    shape = model_shape(arch)
+    sizes = [len(candidate_grid(shape, gpu, body.max_gpus, sequences)["tp"]) for gpu in gpus]
+    if sum(sizes) > MAX_PLAN_LAYOUTS:
+        field = "gpu" if len(gpus) > 1 and max(sizes) <= MAX_PLAN_LAYOUTS else "max_gpus"
+        raise FieldError(
+            ("body", field),
+            f"the search has {sum(sizes):,} candidate layouts, more than the page evaluates per request ({MAX_PLAN_LAYOUTS:,}): "
+            "name fewer GPU types, lower max_gpus, or run napkin plan on the command line",
+        )
+    days = DEFAULT_PLAN_DAYS if body.days is None else body.days
+    with blame_option(body, "max_gpus"):
+        plan = plan_layouts(arch, gpus, prices, body.tokens, seq, sequences, body.max_gpus, days=days, budget=body.budget,
+                            rank_by=body.rank, top=body.top, optimizer=body.optimizer)
+    return {
+        "model": arch.name,
+        "tokens": body.tokens,
+        "seq": seq,
+        "global_batch_tokens": body.global_batch,
+        "days_limit": days,
+        "budget_usd": body.budget,
+        **plan.to_dict(),
+        "formatted": plan_formatted(plan, arch.name, body.tokens),
+        "table": plan_rows(plan),
     }
 
 
@@ -297,62 +437,18 @@ def _kv_chart(arch: ModelArch, gpu: GPU, body: KVRequest, capacity) -> dict[str,
     }
 
 
-def _serving(arch: ModelArch, gpu: GPU, body: KVRequest, capacity, price: float) -> dict[str, Any] | None:
-    """Return $/1M tokens at the decode throughput of the requests that fit, or None when none fit."""
-    from ..roofline import decode_point
-    from ..serving import serving_cost
-
-    batch = body.requests or capacity.max_requests
-    steps: list[Step] = []
-    if body.tokens_per_s_per_gpu is not None:
-        tokens_per_s = body.tokens_per_s_per_gpu
-    elif batch < 1:
-        return None
-    else:
-        # NOTE: an upper bound. It takes the roofline step time of one GPU holding the whole batch
-        # as each GPU's share under tensor parallelism, so it ignores communication and the
-        # replicated KV heads, and every request reads the full context.
-        point = decode_point(
-            arch, gpu, batch, capacity.context,
-            weight_dtype_bytes=weight_bytes(1, body.weights_dtype), kv_dtype_bytes=DTYPE_BYTES[body.kv_dtype],
-        )
-        tokens_per_s = point.tokens_per_s
-        steps.append(
-            Step(
-                "decode tokens/s per GPU (roofline bound)",
-                "batch ÷ max(FLOP ÷ peak, bytes ÷ bandwidth)",
-                f"{batch:,} ÷ max({num(point.compute_s)}, {num(point.memory_s)}) s",
-                f"{format_number(tokens_per_s)} tokens/s ({point.bound}-bound)",
-            )
-        )
-    cost = serving_cost(tokens_per_s, price)
-    return {
-        "batch": batch,
-        **cost.to_dict(),
-        "derivation": _steps(steps) + _steps(cost.steps),
-        "formatted": {
-            "throughput": f"{format_number(tokens_per_s)} tokens/s per GPU",
-            "price": f"{format_usd(price)}/GPU-hour",
-            "cost": f"{format_usd(cost.usd_per_million_tokens)} per 1M tokens",
-        },
-    }
-
-
-@router.post("/kv", response_model=Estimate, summary="KV-cache size, requests that fit, and $/1M tokens")
+@router.post("/kv", response_model=Estimate, summary="KV-cache size and the requests that fit beside the weights (nominal memory)")
 def kv(body: KVRequest) -> dict[str, Any]:
     from ..kv import kv_capacity
 
     arch, _ = model_of(body)
     arch = require_arch(arch, "the KV cache")
     gpu = gpu_of(body.gpu)
-    price = price_of(body.price, gpu)
     context = check_length(arch, "context", body.context, body.allow_long_context)
     with blame("gpus"):
         capacity = kv_capacity(
             arch, gpu, context, gpus=body.gpus, weights_dtype=body.weights_dtype, kv_dtype=body.kv_dtype, requests=body.requests
         )
-    with blame("tokens_per_s_per_gpu"):
-        serving = _serving(arch, gpu, body, capacity, price)
     free = capacity.free_bytes
     formatted = {
         "title": f"KV cache: {arch.name}, context {capacity.context:,}, {capacity.gpus} × {gpu.name}",
@@ -361,7 +457,6 @@ def kv(body: KVRequest) -> dict[str, Any]:
         "weights": format_bytes(capacity.weights_bytes),
         "free": format_bytes(free) if free >= 0 else f"none (short by {format_bytes(-free)})",
         "max_requests": f"{capacity.max_requests:,}",
-        "usd_per_million_tokens": serving["formatted"]["cost"] if serving else "— (no request fits)",
     }
     if capacity.requests is not None:
         needed = capacity.min_gpus_for_requests
@@ -369,7 +464,6 @@ def kv(body: KVRequest) -> dict[str, Any]:
     return {
         "model": arch.name,
         **capacity.to_dict(),
-        "serving": serving,
         "formatted": formatted,
         "charts": [_kv_chart(arch, gpu, body, capacity)],
     }
@@ -389,6 +483,70 @@ def serve_cost(body: ServeCostRequest) -> dict[str, Any]:
         "cost": f"{format_usd(cost.usd_per_million_tokens)} per 1M tokens",
     }
     return {**cost.to_dict(), "formatted": formatted}
+
+
+def _engine_settings(body: EngineRequest):
+    """Return the engine settings of the request, rejecting vLLM-only fields given with the plain engine."""
+    from ..engine import EngineSettings
+
+    if body.engine == "plain":
+        vllm_only = sorted({"max_num_batched_tokens", "max_num_seqs"} & body.model_fields_set)
+        if vllm_only:
+            raise FieldError(("body", vllm_only[0]), f"{vllm_only[0]} sets vLLM's profiling pass, which the plain engine leaves out: drop it or use engine vllm")
+    with blame("engine"):
+        return EngineSettings(
+            engine=body.engine, gpu_memory_utilization=body.gpu_memory_utilization, block_size=body.block_size,
+            max_num_batched_tokens=body.max_num_batched_tokens, max_num_seqs=body.max_num_seqs,
+        )
+
+
+@router.post("/serve-size", response_model=Estimate, summary="Weights and KV per GPU, KV tokens and blocks, max concurrency (engine-accounted)")
+def serve_size(body: ServeSizeRequest) -> dict[str, Any]:
+    from ..serve import serve_size as size_of
+    from .serving_views import concurrency_chart, size_formatted
+
+    arch, _ = model_of(body)
+    arch = require_arch(arch, "serving")
+    gpu = gpu_of(body.gpu)
+    settings = _engine_settings(body)
+    if body.context is not None:
+        context = check_length(arch, "context", body.context, body.allow_long_context)
+    elif arch.max_position_embeddings:
+        context = arch.max_position_embeddings
+    else:
+        raise FieldError(("body", "context"), f"{arch.name} has no maximum positions in its config: give context, e.g. 8k")
+    limit = max(context, arch.max_position_embeddings or context) * 4 if body.allow_long_context else None
+    with blame("tp" if body.tp is not None else "gpus"):
+        size = size_of(arch, gpu, context, settings, gpus=body.gpus, tp=body.tp, ep=body.ep, weights_dtype=body.weights_dtype,
+                       kv_dtype=body.kv_dtype, batch=body.batch, context_limit=limit)
+    return {**size.to_dict(), "formatted": size_formatted(size), "charts": [concurrency_chart(arch, size)]}
+
+
+@router.post("/latency", response_model=Estimate, summary="TTFT, TPOT, tokens/s per GPU and $/1M tokens against batch size")
+def latency(body: LatencyRequest) -> dict[str, Any]:
+    from ..latency import LatencySettings
+    from ..latency_table import latency_table
+    from .serving_views import latency_formatted, latency_rows, throughput_chart
+
+    arch, _ = model_of(body)
+    arch = require_arch(arch, "latency")
+    gpu = gpu_of(body.gpu)
+    settings = _engine_settings(body)
+    prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
+    total = check_length(arch, "output", prompt + body.output, body.allow_long_context)
+    price = body.price if body.price is not None else gpu.usd_per_hour
+    with blame("tp" if body.tp is not None else "gpus"):
+        table = latency_table(
+            arch, gpu, body.batches, prompt, body.output, price, settings,
+            LatencySettings(body.compute_efficiency, body.bandwidth_efficiency), gpus=body.gpus, tp=body.tp, ep=body.ep,
+            weights_dtype=body.weights_dtype, kv_dtype=body.kv_dtype, kv_context=total,
+        )
+    return {
+        **table.to_dict(),
+        "formatted": latency_formatted(table),
+        "table": latency_rows(table),
+        "charts": [throughput_chart(table)],
+    }
 
 
 # --- roofline ------------------------------------------------------------------------------------

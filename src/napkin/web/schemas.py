@@ -20,6 +20,10 @@ MAX_CONFIG_CHARS = 64 * 1024
 
 MAX_BATCHES = 16
 
+MAX_PLAN_GPU_TYPES = 4
+MAX_PLAN_TOP = 50
+MAX_PLAN_GPUS = 1 << 20
+
 
 def _parsed_with(parse: Any, label: str, example: str) -> Any:
     """Return pydantic annotations that parse a field with `parse` and document it as number-or-string."""
@@ -43,6 +47,8 @@ def _length_or_zero(value: Any, label: str) -> int:
 Tokens = Annotated[float, *_parsed_with(units.parse_count, "token count", "15T")]
 ParamCount = Annotated[float, *_parsed_with(units.parse_param_count, "parameter count", "70B")]
 Fraction = Annotated[float, *_parsed_with(units.parse_fraction, "MFU", "40%")]
+Efficiency = Annotated[float, *_parsed_with(units.parse_fraction, "efficiency", "70%")]
+USD = Annotated[float, *_parsed_with(lambda value, label: units.parse_count(str(value).strip().lstrip("$"), label), "budget", "10M")]
 Price = Annotated[float, *_parsed_with(units.parse_price, "price", "$2/hr")]
 Throughput = Annotated[float, *_parsed_with(units.parse_count, "throughput", "2500")]
 Whole = Annotated[int, *_parsed_with(units.parse_integer, "count", "1024")]
@@ -52,6 +58,10 @@ LengthOrZero = Annotated[int, *_parsed_with(_length_or_zero, "length", "0")]
 
 WeightsDtype = Literal["fp32", "bf16", "fp16", "fp8", "int8", "int4"]
 KVDtype = Literal["bf16", "fp16", "fp8", "int8", "fp32"]
+ServeWeightsDtype = Literal["bf16", "fp16", "fp8", "int8", "int4", "mxfp4"]
+ServeKVDtype = Literal["bf16", "fp16", "fp8", "int8"]
+Optimizer = Literal["adam", "adam-fp32", "adam-8bit", "sgd", "sgd-fp32"]
+Recompute = Literal["none", "selective", "full"]
 
 
 def _checked_by_core(check: Any) -> Any:
@@ -92,6 +102,20 @@ def _gpu_name(name: str) -> str:
     return get_gpu(name).name
 
 
+@_checked_by_core
+def _gpu_names(text: str) -> str:
+    """Return comma-separated GPU names as their catalog names, at most `MAX_PLAN_GPU_TYPES` of them."""
+    from ..errors import OptionError
+    from ..hardware import get_gpu
+
+    names = [name.strip() for name in text.split(",")]
+    if any(not name for name in names):
+        raise OptionError(f"invalid GPU list {text!r}: empty name; give names separated by commas, e.g. h100,h200")
+    if len(names) > MAX_PLAN_GPU_TYPES:
+        raise OptionError(f"{len(names)} GPU types is more than the page searches ({MAX_PLAN_GPU_TYPES} at most): name fewer")
+    return ",".join(get_gpu(name).name for name in names)
+
+
 class _Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -129,6 +153,10 @@ class TrainRequest(Side):
     gpus: Whole = Field(1, description="GPUs in the training cluster.")
     mfu: Fraction = Field(0.4, description="Model FLOPs utilisation, e.g. 40% or 0.4.")
     price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
+    seq: Length | None = Field(
+        None, description="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs an architecture); 6·N when left out."
+    )
+    allow_long_context: bool = False
 
 
 class MemoryRequest(Side):
@@ -159,10 +187,6 @@ class KVRequest(Side):
     weights_dtype: WeightsDtype = "bf16"
     kv_dtype: KVDtype = "bf16"
     requests: Whole | None = Field(None, description="Concurrent requests: also report the fewest GPUs that hold them.")
-    price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
-    tokens_per_s_per_gpu: Throughput | None = Field(
-        None, description="Sustained decode tokens/s per GPU; estimated from the roofline when left out."
-    )
     allow_long_context: bool = False
 
 
@@ -196,6 +220,77 @@ class CompareRequest(_Body):
     tp: Whole = Field(1, description="Training tensor-parallel size.")
     sequence_parallel: bool = False
     recompute: Literal["none", "selective", "full"] = "none"
+
+
+class EngineRequest(Side):
+    """A serving replica and the engine that accounts its KV cache, as `napkin serve-size` and `napkin latency` take them."""
+
+    engine: Literal["vllm", "plain"] = Field("vllm", description="vllm subtracts vLLM's start-up profiling; plain uses the nominal memory.")
+    gpu_memory_utilization: Efficiency | None = Field(None, description="Fraction of GPU memory the engine may use [0.9 for vllm, 1 for plain].")
+    block_size: Whole = Field(16, description="Tokens per KV-cache block.")
+    max_num_batched_tokens: Whole = Field(2048, description="Tokens in vLLM's profiling pass.")
+    max_num_seqs: Whole = Field(256, description="Sequences in vLLM's profiling sampler pass.")
+    weights_dtype: ServeWeightsDtype = "bf16"
+    kv_dtype: ServeKVDtype = "bf16"
+    gpus: Whole = Field(1, description="GPUs in all; replicas are gpus ÷ tp.")
+    tp: Whole | None = Field(None, description="Tensor-parallel size of one replica; gpus when left out.")
+    ep: Whole = Field(1, description="Expert-parallel size.")
+    allow_long_context: bool = False
+
+
+class ServeSizeRequest(EngineRequest):
+    context: Length | None = Field(None, description="Context per request in tokens; the model's maximum positions when left out.")
+    batch: Whole = Field(1, description="Concurrent requests for the longest context.")
+
+
+class LatencyRequest(EngineRequest):
+    batches: list[BatchSize] = Field([1, 8, 32, 128], min_length=1, max_length=MAX_BATCHES, description="Decode batch sizes.")
+    prompt: Length = Field(2048, description="Prompt tokens per request.")
+    output: Length = Field(512, description="Output tokens per request.")
+    price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
+    compute_efficiency: Efficiency = Field(1.0, description="Fraction of the peak FLOP/s reached (1 = roofline bound).")
+    bandwidth_efficiency: Efficiency = Field(1.0, description="Fraction of the memory bandwidth reached (1 = roofline bound).")
+
+
+class LayoutRequest(Side):
+    """One parallel training layout, as `napkin train` takes it with --tp, --pp, --dp and the rest."""
+
+    tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
+    tp: Whole = Field(1, description="Tensor-parallel size.")
+    pp: Whole = Field(1, description="Pipeline-parallel size.")
+    dp: Whole = Field(1, description="Data-parallel size.")
+    ep: Whole = Field(1, description="Expert-parallel size (taken from dp · cp).")
+    cp: Whole = Field(1, description="Context-parallel size.")
+    zero: int = Field(1, ge=0, le=3, description="ZeRO stage over dp · cp.")
+    micro_batch: Whole = Field(1, description="Sequences per micro-batch.")
+    global_batch: Length = Field(4 * 1024 * 1024, description="Tokens per optimizer step; a multiple of seq.")
+    seq: Length = Field(4096, description="Tokens per sequence.")
+    recompute: Recompute = "selective"
+    interleave: Whole = Field(1, description="Model chunks per GPU (interleaved 1F1B).")
+    optimizer: Optimizer = "adam"
+    mfu: Fraction | None = Field(None, description="MFU that replaces the modelled step time.")
+    achieved_tflops: Throughput | None = Field(None, description="Achieved TFLOP/s per GPU that replaces the modelled step time.")
+    price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
+    allow_long_context: bool = False
+
+
+class PlanRequest(ModelChoice):
+    """A layout search, as `napkin plan` takes it; the search size is capped (see `MAX_PLAN_LAYOUTS` in api.py)."""
+
+    gpu: str = Field("h100", max_length=200, description="GPU name, or several separated by commas, e.g. h100,h200.")
+    tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
+    max_gpus: Whole = Field(..., le=MAX_PLAN_GPUS, description="Most GPUs a layout may use.")
+    days: float | None = Field(None, gt=0, description="Longest acceptable wall-clock in days; 90 when left out.")
+    budget: USD | None = Field(None, description="Most USD the run may cost, e.g. 10M.")
+    top: Whole = Field(10, le=MAX_PLAN_TOP, description="Layouts to return.")
+    rank: Literal["cost", "time"] = "cost"
+    seq: Length = Field(8192, description="Tokens per sequence.")
+    global_batch: Length = Field(4 * 1024 * 1024, description="Tokens per optimizer step; a multiple of seq.")
+    price: Price | None = Field(None, description="USD per GPU-hour for every GPU type; each GPU's catalog rate when left out.")
+    optimizer: Optimizer = "adam"
+    allow_long_context: bool = False
+
+    _known_gpus = field_validator("gpu")(_gpu_names)
 
 
 # --- responses ---------------------------------------------------------------------------------
@@ -232,6 +327,8 @@ class Chart(BaseModel):
     points: list[dict[str, Any]] = []
     bars: list[dict[str, Any]] = []
     rules: list[dict[str, Any]] = []
+    point_labels: dict[str, str] = {}
+    """Legend text of each point kind; the kind itself when absent."""
 
 
 class Estimate(BaseModel):

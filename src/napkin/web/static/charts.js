@@ -76,7 +76,7 @@ const NapkinCharts = (() => {
       if (bar.total_label) add("swatch-none", bar.total_label);
     }
     const kinds = [...new Set((spec.points || []).map((p) => p.kind).filter((k) => k !== "chosen"))];
-    for (const kind of kinds) add(`point-${kind}`, kind);
+    for (const kind of kinds) add(`point-${kind}`, (spec.point_labels || {})[kind] || kind);
     return list.childElementCount ? list : null;
   }
 
