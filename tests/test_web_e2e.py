@@ -25,7 +25,7 @@ TIMEOUT_MS = 15_000
 ROOT = os.path.join(os.path.dirname(__file__), "..")
 SCREENSHOTS = os.path.join(ROOT, "docs", "img")
 LLAMA_3_8B_CONFIG = os.path.join(ROOT, "src", "napkin", "data", "models", "meta-llama__Meta-Llama-3-8B.json")
-PANELS = ("train", "memory", "kv", "roofline", "compare")
+PANELS = ("train", "memory", "kv", "latency", "roofline", "layout", "plan", "compare")
 
 
 @pytest.fixture(scope="module")
@@ -86,6 +86,16 @@ def settle(tab) -> None:
 
 def by_testid(tab, name: str):
     return tab.get_by_test_id(name)
+
+
+def run_plan(tab) -> None:
+    """Press the plan panel's button and wait for its table."""
+    button = by_testid(tab, "plan-run")
+    # Focus first: leaving a text field and scrolling the button into view can move the page
+    # between mouse down and mouse up, and then the button gets no click.
+    button.focus()
+    button.click()
+    settle(tab)
 
 
 def value_of(tab, name: str) -> float:
@@ -169,6 +179,102 @@ def test_charts_rendered(page) -> None:
     assert by_testid(page, "chart-roofline-0").locator("circle.point-decode").count() == 4
 
 
+def test_train_seq_adds_attention_term(page) -> None:
+    from napkin.presets import load_model
+    from napkin.training import palm_flop_per_token
+
+    by_testid(page, "model").select_option("llama-3-70b")
+    settle(page)
+    plain = value_of(page, "flop-per-token")
+    by_testid(page, "train-seq").fill("8k")
+    settle(page)
+    # napkin train --seq 8k computes the same 6·N + 12·L·H·Q·T with the core function.
+    assert value_of(page, "flop-per-token") == palm_flop_per_token(load_model("llama-3-70b"), 8192)[0]
+    assert value_of(page, "flop-per-token") > plain
+
+
+def test_serving_panels_render(page) -> None:
+    assert value_of(page, "kv-cache-tokens") > 0
+    assert by_testid(page, "chart-kv-0").get_attribute("data-rendered") == "1"
+    latency = by_testid(page, "panel-latency")
+    assert latency.locator("table.figures tbody tr").count() == 4
+    assert value_of(page, "ttft") > 0
+    chart = by_testid(page, "chart-latency-0")
+    assert chart.get_attribute("data-rendered") == "1"
+    assert chart.locator("svg circle").count() == 4
+    by_testid(page, "latency-batches").fill("1,2,4")
+    settle(page)
+    assert latency.locator("table.figures tbody tr").count() == 3
+
+
+def test_engine_plain_holds_more_kv(page) -> None:
+    vllm = value_of(page, "kv-cache-tokens")
+    by_testid(page, "engine").select_option("plain")
+    settle(page)
+    assert value_of(page, "kv-cache-tokens") > vllm
+
+
+def test_layout_panel_updates(page) -> None:
+    assert 0 < value_of(page, "layout-mfu") <= value_of(page, "layout-hfu") <= 1
+    assert by_testid(page, "chart-layout-0").locator("svg line.rule").count() == 1
+    before = value_of(page, "layout-memory")
+    by_testid(page, "layout-tp").fill("4")
+    by_testid(page, "layout-dp").fill("64")
+    settle(page)
+    assert value_of(page, "layout-memory") > before
+    by_testid(page, "layout-tp").fill("3")
+    settle(page)
+    assert "does not divide the 64 attention heads" in by_testid(page, "error-layout").inner_text()
+
+
+def test_plan_button_runs_search(page) -> None:
+    table = by_testid(page, "panel-plan").locator("table.figures tbody tr")
+    assert table.count() == 0
+    by_testid(page, "plan-max-gpus").fill("2048")
+    settle(page)
+    assert table.count() == 0
+    run_plan(page)
+    # Six layouts of 2,048 or fewer H100s train llama-3-70b on 15T tokens within 90 days.
+    assert table.count() == 6
+    assert value_of(page, "plan-best-cost") > 0
+    assert "plan_run=1" in page.url
+    by_testid(page, "plan-days").fill("60")
+    settle(page)
+    assert "stale" in by_testid(page, "panel-plan").get_attribute("class")
+    assert "plan_run" not in page.url
+
+
+def test_url_restores_new_panels(page, browser) -> None:
+    by_testid(page, "train-seq").fill("8k")
+    by_testid(page, "engine").select_option("plain")
+    by_testid(page, "latency-batches").fill("1,64")
+    by_testid(page, "layout-tp").fill("4")
+    by_testid(page, "layout-pp").fill("2")
+    by_testid(page, "layout-dp").fill("64")
+    by_testid(page, "plan-max-gpus").fill("8192")
+    settle(page)
+    run_plan(page)
+    names = ("flop-per-token", "kv-cache-tokens", "ttft", "layout-memory", "layout-cost", "plan-best-cost")
+    expected = {name: by_testid(page, name).get_attribute("data-value") for name in names}
+    rows = by_testid(page, "panel-plan").locator("table.figures tbody").inner_text()
+
+    context = browser.new_context(viewport={"width": 1320, "height": 1000})
+    context.set_default_timeout(TIMEOUT_MS)
+    copy = context.new_page()
+    try:
+        open_page(copy, page.url)
+        assert by_testid(copy, "train-seq").input_value() == "8k"
+        assert by_testid(copy, "engine").input_value() == "plain"
+        assert by_testid(copy, "latency-batches").input_value() == "1,64"
+        assert by_testid(copy, "layout-tp").input_value() == "4"
+        assert by_testid(copy, "plan-max-gpus").input_value() == "8192"
+        for name, value in expected.items():
+            assert by_testid(copy, name).get_attribute("data-value") == value, name
+        assert by_testid(copy, "panel-plan").locator("table.figures tbody").inner_text() == rows
+    finally:
+        context.close()
+
+
 def test_derivation_one_click_away(page) -> None:
     panel = by_testid(page, "panel-train")
     panel.locator("details.derivation summary").click()
@@ -233,6 +339,7 @@ def test_screenshots_of_each_panel(browser, server_url) -> None:
     try:
         open_page(tab, server_url)
         by_testid(tab, "panel-train").locator("details.derivation summary").click()
+        run_plan(tab)
         tab.mouse.move(0, 0)
         os.makedirs(SCREENSHOTS, exist_ok=True)
         square = ".panel, .setup { border-radius: 0 !important; }"

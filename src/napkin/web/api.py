@@ -194,7 +194,7 @@ def train(body: TrainRequest) -> dict[str, Any]:
         "cost": format_usd(bill.cost_usd),
         "price": f"{format_usd(bill.usd_per_gpu_hour)}/GPU-hour",
         "mfu": f"{bill.mfu:.1%}",
-        "flop_per_token": f"{format_flop(bill.flop_per_token)} per token",
+        "flop_per_token": format_flop(bill.flop_per_token),
     }
     return {
         "model": arch.name if arch else None,

@@ -18,8 +18,8 @@ def size_formatted(size: Any) -> dict[str, str]:
         "kv_cache_per_gpu": format_bytes(budget.kv_cache_bytes_per_gpu),
         "kv_cache_tokens": f"{budget.kv_cache_tokens:,} tokens",
         "gpu_blocks": f"{budget.gpu_blocks:,} × {budget.block_size} tokens",
-        "max_concurrency": f"{size.max_concurrency:,.2f}× at {size.context:,} tokens",
-        "max_context": f"{size.max_context_tokens:,} tokens at batch {size.batch:,} (bound by {size.max_context_binding})",
+        "max_concurrency": f"{size.max_concurrency:,.2f}×",
+        "max_context": f"{size.max_context_tokens:,} tokens at batch {size.batch:,}",
     }
     if size.replicas > 1:
         formatted["replicas"] = f"{size.replicas:,} ({size.gpus:,} GPUs ÷ tp {size.tp})"

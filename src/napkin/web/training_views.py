@@ -31,14 +31,16 @@ def layout_formatted(estimate: Any, bill: Any, model: str) -> dict[str, str]:
         "title": f"Training {model} on {layout.gpus:,} × {estimate.gpu.name}: {', '.join(sizes)}",
         "gpus": f"{layout.gpus:,}",
         "memory_per_gpu": f"{format_bytes(estimate.memory_per_gpu_bytes)} of {format_bytes(estimate.gpu.hbm_bytes)} ({verdict})",
-        "step_time": f"{estimate.step_time_s:.3g} s ({estimate.rate_source})",
+        "step_time": f"{estimate.step_time_s:.3g} s",
+        "rate_source": estimate.rate_source,
         "tokens_per_s": f"{estimate.tokens_per_s:,.0f}",
         "mfu": f"{estimate.mfu:.1%}",
         "hfu": f"{estimate.hfu:.1%}",
         "wall_clock": format_duration(bill.wall_clock_s),
         "days": f"{bill.wall_clock_days:,.1f} days",
         "gpu_hours": f"{bill.gpu_hours:,.0f}",
-        "cost": f"{format_usd(bill.cost_usd)} at ${bill.usd_per_gpu_hour:.2f}/GPU-hour",
+        "cost": format_usd(bill.cost_usd),
+        "price": f"{format_usd(bill.usd_per_gpu_hour)}/GPU-hour",
     }
 
 
@@ -77,8 +79,7 @@ def plan_rows(plan: Any) -> list[dict[str, str]]:
     return [
         {
             "rank": str(rank),
-            "gpus": f"{planned.layout.gpus:,}",
-            "gpu": planned.gpu,
+            "gpus": f"{planned.layout.gpus:,} × {planned.gpu}",
             "layout": layout_label(planned.layout),
             "memory_per_gpu": format_bytes(planned.memory_per_gpu_bytes),
             "mfu": f"{planned.mfu:.1%}",
@@ -96,6 +97,6 @@ def plan_formatted(plan: Any, model: str, tokens: float) -> dict[str, str]:
         "best": best.describe(),
         "best_cost": format_usd(best.cost_usd),
         "best_days": f"{best.days:.1f} days",
-        "why_winner": " ".join(plan.why_winner),
-        "rejected": " ".join(plan.rejected),
+        "why_winner": "\n".join(plan.why_winner),
+        "rejected": "\n".join(plan.rejected),
     }

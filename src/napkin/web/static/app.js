@@ -109,17 +109,23 @@ function buildControl(input) {
 }
 
 function buildPanel(panel) {
-  const section = el("section", { class: "panel", id: `panel-${panel.id}`, "data-testid": `panel-${panel.id}`, "aria-labelledby": `title-${panel.id}` });
+  const section = el("section", { class: panel.wide ? "panel wide" : "panel", id: `panel-${panel.id}`, "data-testid": `panel-${panel.id}`, "aria-labelledby": `title-${panel.id}` });
   section.append(el("h2", { id: `title-${panel.id}`, text: panel.title }));
   section.append(el("p", { class: "panel-title", "data-role": "title" }));
   const controls = el("div", { class: "controls" });
   for (const input of panel.inputs) controls.append(buildControl(input));
+  if (panel.run) {
+    const button = el("button", { type: "button", class: "run", "data-testid": panel.run.testid, text: panel.run.label });
+    button.addEventListener("click", () => runPanel(panel));
+    controls.append(button);
+  }
   section.append(controls);
   if (panel.note) section.append(el("p", { class: "note", text: panel.note }));
   section.append(el("p", { class: "error", role: "alert", "data-role": "error", "data-testid": `error-${panel.id}` }));
   const outputs = el("dl", { class: "outputs" });
   for (const output of panel.outputs) {
-    const row = el("div", { class: output.main ? "output main" : "output", "data-output": output.text });
+    const kind = ["output", output.main ? "main" : "", output.wide ? "wide" : ""].filter(Boolean).join(" ");
+    const row = el("div", { class: kind, "data-output": output.text });
     row.append(el("dt"), el("dd", { "data-testid": output.testid, "data-role": "value" }));
     outputs.append(row);
   }
@@ -225,7 +231,7 @@ function render(panel, section, data) {
     }
     NapkinCharts.render(figure, spec);
   });
-  const steps = [...(data.derivation || []), ...((data.serving && data.serving.derivation) || [])];
+  const steps = data.derivation || [];
   renderDerivation(section.querySelector('[data-role="derivation"]'), steps);
   section.querySelector("details.derivation").hidden = steps.length === 0;
 }
@@ -277,8 +283,29 @@ async function refreshAll() {
   const mine = ++generation;
   document.body.dataset.busy = "1";
   writeUrl();
-  await Promise.all([refreshModelInfo(), ...PANELS.map(refreshPanel)]);
+  const live = PANELS.filter((panel) => !panel.run || state[panel.run.key] === "1");
+  await Promise.all([refreshModelInfo(), ...live.map(refreshPanel)]);
   if (mine === generation) document.body.dataset.busy = "0";
+}
+
+// Run a panel that has a button; its key in the URL reruns it when the link is opened.
+async function runPanel(panel) {
+  const mine = ++generation;
+  document.body.dataset.busy = "1";
+  state[panel.run.key] = "1";
+  writeUrl();
+  await refreshPanel(panel);
+  if (mine === generation) document.body.dataset.busy = "0";
+}
+
+// An input changed: the figures of a button-run panel no longer match it until the next run.
+function markRunPanelsStale() {
+  for (const panel of PANELS) {
+    if (!panel.run || state[panel.run.key] !== "1") continue;
+    state[panel.run.key] = "";
+    pending.get(panel.id)?.abort();
+    document.getElementById(`panel-${panel.id}`).classList.add("stale");
+  }
 }
 
 // Raise the flag as soon as an input changes, so a refresh still in flight does not clear it.
@@ -300,6 +327,7 @@ function onInput(event) {
   if (!key) return;
   if (control.type === "checkbox") state[key] = control.checked ? "1" : "";
   else state[key] = control.value;
+  markRunPanelsStale();
   syncControls();
   scheduleRefresh();
 }
@@ -314,6 +342,7 @@ async function onUpload(event) {
     return;
   }
   markBusy(); // reading the file is asynchronous
+  markRunPanelsStale();
   state.config = await file.text();
   state.model = "@upload";
   syncControls();
@@ -324,7 +353,10 @@ async function start() {
   const response = await fetch("/api/meta");
   Object.assign(meta, await response.json());
   for (const gpu of meta.gpus) meta.gpuByName[gpu.name] = gpu;
-  for (const panel of PANELS) for (const input of panel.inputs) defaults[input.key] = input.default;
+  for (const panel of PANELS) {
+    for (const input of panel.inputs) defaults[input.key] = input.default;
+    if (panel.run) defaults[panel.run.key] = "";
+  }
   Object.assign(state, defaults);
   readUrl();
   fillSetup();

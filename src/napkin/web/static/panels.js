@@ -3,13 +3,17 @@
 // its inputs in the URL, and it calls the panel's endpoint whenever one of those inputs changes.
 //
 // Fields of a panel:
-//   id, title, endpoint, note (optional text under the controls)
+//   id, title, endpoint, note (optional text under the controls), wide (spans the page's width)
 //   inputs: [{key (URL name), label, default, type ("text", "select", "range" or "checkbox"),
 //             options ([[value, label], ...], "gpus" or "models"), when(state), testid, placeholder(meta, state)}]
 //   body(state): the request JSON
 //   outputs: [{label (text, or a function of state), text (key of the response's `formatted`),
-//              value (path of the base-unit value, shown as data-value), testid, main, when(state)}]
+//              value (path of the base-unit value, shown as data-value), testid, main, wide (a whole row),
+//              when(state)}]
 //   table (optional): {rows (path of a list in the response), columns [[header, key], ...], headers(data)}
+//   run (optional): {key (URL name), label, testid}. The panel then runs only when its button is
+//             pressed, for estimates too slow to repeat on every input; the key in the URL reruns it
+//             on load, and changing any input marks its figures stale until the next press.
 "use strict";
 
 const PANELS = [];
@@ -30,7 +34,17 @@ function optional(value) {
 }
 
 const WEIGHT_TYPES = ["bf16", "fp16", "fp8", "int8", "int4", "fp32"].map((t) => [t, t]);
-const KV_TYPES = ["bf16", "fp16", "fp8", "int8", "fp32"].map((t) => [t, t]);
+const SERVE_WEIGHT_TYPES = ["bf16", "fp16", "fp8", "int8", "int4", "mxfp4"].map((t) => [t, t]);
+const SERVE_KV_TYPES = ["bf16", "fp16", "fp8", "int8"].map((t) => [t, t]);
+const RECOMPUTE = [["none", "none"], ["selective", "selective"], ["full", "full"]];
+
+// The serving replica of the capacity and latency panels: its GPUs, engine and types.
+function engineFields(s) {
+  return {
+    ...modelFields(s), gpu: s.gpu, gpus: s.kv_gpus, tp: optional(s.kv_tp), engine: s.engine,
+    gpu_memory_utilization: optional(s.utilization), weights_dtype: s.kv_weights, kv_dtype: s.kv_dtype,
+  };
+}
 
 registerPanel({
   id: "train",
@@ -41,9 +55,13 @@ registerPanel({
     { key: "gpus", label: "GPUs", default: "1024", testid: "gpus", size: 6 },
     { key: "mfu", label: "MFU", type: "range", min: 5, max: 100, step: 1, default: "40", unit: "%", testid: "mfu" },
     { key: "price", label: "$/GPU-hour", default: "", testid: "price", size: 6, placeholder: (meta, state) => meta.gpuByName[state.gpu]?.usd_per_hour ?? "" },
+    { key: "train_seq", label: "attention at sequence", default: "", testid: "train-seq", size: 6, placeholder: () => "6·N only" },
   ],
-  body: (s) => ({ ...modelFields(s), gpu: s.gpu, tokens: s.tokens, gpus: s.gpus, mfu: `${s.mfu}%`, price: optional(s.price) }),
+  body: (s) => ({
+    ...modelFields(s), gpu: s.gpu, tokens: s.tokens, gpus: s.gpus, mfu: `${s.mfu}%`, price: optional(s.price), seq: optional(s.train_seq),
+  }),
   outputs: [
+    { label: "FLOPs per token", text: "flop_per_token", value: "flop_per_token", testid: "flop-per-token" },
     { label: "total compute", text: "total_flop", value: "total_flop", testid: "total-flop" },
     { label: "usable rate", text: "usable_rate" },
     { label: "wall-clock", text: "wall_clock", value: "wall_clock_s", testid: "wall-clock" },
@@ -95,28 +113,60 @@ registerPanel({
 
 registerPanel({
   id: "kv",
-  title: "KV cache and serving",
-  endpoint: "/api/kv",
+  title: "KV cache and serving capacity",
+  endpoint: "/api/serve-size",
+  note: "The KV cache as the engine accounts it: vllm subtracts what vLLM's start-up profiling takes; plain uses the nominal memory.",
   inputs: [
     { key: "context", label: "context", default: "8192", size: 7, testid: "context" },
-    { key: "kv_gpus", label: "GPUs", default: "2", size: 4 },
-    { key: "kv_dtype", label: "KV type", type: "select", options: KV_TYPES, default: "bf16" },
-    { key: "kv_weights", label: "weights", type: "select", options: WEIGHT_TYPES, default: "bf16" },
-    { key: "kv_price", label: "$/GPU-hour", default: "", size: 6, placeholder: (meta, state) => meta.gpuByName[state.gpu]?.usd_per_hour ?? "" },
-    { key: "tokens_per_s", label: "tokens/s per GPU", default: "", size: 8, placeholder: () => "roofline" },
+    { key: "kv_gpus", label: "GPUs", default: "2", size: 4, testid: "serve-gpus" },
+    { key: "kv_tp", label: "tensor parallel", default: "", size: 4, placeholder: () => "GPUs" },
+    { key: "engine", label: "engine", type: "select", options: [["vllm", "vLLM"], ["plain", "plain"]], default: "vllm", testid: "engine" },
+    { key: "utilization", label: "memory utilization", default: "", size: 5, placeholder: (meta, state) => (state.engine === "plain" ? "1" : "0.9") },
+    { key: "kv_dtype", label: "KV type", type: "select", options: SERVE_KV_TYPES, default: "bf16" },
+    { key: "kv_weights", label: "weights", type: "select", options: SERVE_WEIGHT_TYPES, default: "bf16" },
+  ],
+  body: (s) => ({ ...engineFields(s), context: s.context }),
+  outputs: [
+    { label: "weights per GPU", text: "weights_per_gpu", value: "weights_bytes_per_gpu" },
+    { label: "KV cache per GPU", text: "kv_cache_per_gpu", value: "kv_cache_bytes_per_gpu", testid: "kv-cache-per-gpu" },
+    { label: "KV cache size", text: "kv_cache_tokens", value: "kv_cache_tokens", testid: "kv-cache-tokens" },
+    { label: "GPU blocks", text: "gpu_blocks", value: "gpu_blocks" },
+    { label: "max concurrency at the context", text: "max_concurrency", value: "max_requests", testid: "max-requests", main: true },
+    { label: "longest context", text: "max_context", value: "max_context_tokens" },
+    { label: "replicas", text: "replicas", value: "replicas" },
+  ],
+});
+
+registerPanel({
+  id: "latency",
+  title: "Latency and $/1M tokens",
+  endpoint: "/api/latency",
+  note: "On the replica of the capacity panel. TTFT is one prompt's prefill; TPOT is a decode step at the mean context. Rows beyond the KV cache are marked.",
+  inputs: [
+    { key: "lat_batches", label: "batch sizes", default: "1,8,32,128", size: 12, testid: "latency-batches" },
+    { key: "lat_prompt", label: "prompt", default: "2048", size: 6 },
+    { key: "lat_output", label: "output", default: "512", size: 6 },
+    { key: "lat_price", label: "$/GPU-hour", default: "", size: 6, placeholder: (meta, state) => meta.gpuByName[state.gpu]?.usd_per_hour ?? "" },
+    { key: "compute_eff", label: "compute efficiency", default: "1", size: 4 },
+    { key: "bandwidth_eff", label: "bandwidth efficiency", default: "1", size: 4 },
   ],
   body: (s) => ({
-    ...modelFields(s), gpu: s.gpu, context: s.context, gpus: s.kv_gpus, kv_dtype: s.kv_dtype, weights_dtype: s.kv_weights,
-    price: optional(s.kv_price), tokens_per_s_per_gpu: optional(s.tokens_per_s),
+    ...engineFields(s), batches: s.lat_batches.split(",").map((b) => b.trim()), prompt: s.lat_prompt, output: s.lat_output,
+    price: optional(s.lat_price), compute_efficiency: s.compute_eff, bandwidth_efficiency: s.bandwidth_eff,
   }),
   outputs: [
-    { label: "KV per token", text: "kv_per_token", value: "kv_cache_bytes_per_token" },
-    { label: "KV per request", text: "kv_per_request", value: "kv_cache_bytes_per_request" },
-    { label: "weights", text: "weights", value: "weights_bytes" },
-    { label: "free for KV", text: "free", value: "free_bytes" },
-    { label: "max concurrent requests", text: "max_requests", value: "max_requests", testid: "max-requests", main: true },
-    { label: "serving cost", text: "usd_per_million_tokens", value: "serving.usd_per_million_tokens", testid: "usd-per-million" },
+    { label: "time to first token", text: "ttft", value: "rows.0.ttft_s", testid: "ttft" },
+    { label: "max batch in the KV cache", text: "max_batch", value: "max_batch", testid: "max-batch" },
+    { label: "decode turns compute-bound at", text: "crossover", value: "decode_crossover_batch" },
+    { label: "at", text: "price", value: "usd_per_gpu_hour" },
   ],
+  table: {
+    rows: "table",
+    columns: [
+      ["batch", "batch"], ["TTFT", "ttft"], ["TPOT", "tpot"], ["tokens/s per GPU", "tokens_per_s_per_gpu"], ["bound", "bound"],
+      ["$/1M output", "usd_per_million_output_tokens"], ["$/1M input", "usd_per_million_input_tokens"], ["fits", "fits"],
+    ],
+  },
 });
 
 registerPanel({
@@ -140,6 +190,76 @@ registerPanel({
     columns: [
       ["batch", "batch"], ["decode FLOP/B", "decode_intensity"], ["bound", "decode_bound"], ["step time", "step_time"],
       ["tokens/s", "tokens_per_s"], ["prefill FLOP/B", "prefill_intensity"], ["bound", "prefill_bound"],
+    ],
+  },
+});
+
+registerPanel({
+  id: "layout",
+  title: "Training layout",
+  endpoint: "/api/layout",
+  note: "On the tokens and $/GPU-hour of the pretraining panel. GPUs = tp · pp · dp; the step time is modelled unless an MFU is given.",
+  inputs: [
+    { key: "lay_tp", label: "tp", default: "8", size: 3, testid: "layout-tp" },
+    { key: "lay_pp", label: "pp", default: "4", size: 3, testid: "layout-pp" },
+    { key: "lay_dp", label: "dp", default: "32", size: 4, testid: "layout-dp" },
+    { key: "lay_zero", label: "ZeRO stage", type: "select", options: [["0", "0"], ["1", "1"], ["2", "2"], ["3", "3"]], default: "1", testid: "layout-zero" },
+    { key: "lay_recompute", label: "recompute", type: "select", options: RECOMPUTE, default: "selective" },
+    { key: "lay_micro_batch", label: "micro-batch", default: "1", size: 3 },
+    { key: "lay_global_batch", label: "global batch (tokens)", default: "4M", size: 6, testid: "layout-global-batch" },
+    { key: "lay_seq", label: "sequence", default: "8k", size: 6, testid: "layout-seq" },
+    { key: "lay_mfu", label: "MFU", default: "", size: 5, placeholder: () => "modelled" },
+  ],
+  body: (s) => ({
+    ...modelFields(s), gpu: s.gpu, tokens: s.tokens, price: optional(s.price), tp: s.lay_tp, pp: s.lay_pp, dp: s.lay_dp,
+    zero: Number(s.lay_zero), recompute: s.lay_recompute, micro_batch: s.lay_micro_batch, global_batch: s.lay_global_batch,
+    seq: s.lay_seq, mfu: optional(s.lay_mfu),
+  }),
+  outputs: [
+    { label: "GPUs", text: "gpus", value: "gpus" },
+    { label: "memory per GPU", text: "memory_per_gpu", value: "memory_per_gpu_bytes", testid: "layout-memory" },
+    { label: "step time", text: "step_time", value: "step_time_s", testid: "layout-step-time" },
+    { label: "tokens/s", text: "tokens_per_s", value: "tokens_per_s" },
+    { label: "MFU", text: "mfu", value: "mfu", testid: "layout-mfu" },
+    { label: "HFU", text: "hfu", value: "hfu", testid: "layout-hfu" },
+    { label: "wall-clock", text: "days", value: "wall_clock_days", testid: "layout-days" },
+    { label: "GPU-hours", text: "gpu_hours", value: "gpu_hours" },
+    { label: "cost", text: "cost", value: "cost_usd", testid: "layout-cost", main: true },
+    { label: "at", text: "price", value: "usd_per_gpu_hour" },
+    { label: "step time from", text: "rate_source", wide: true },
+  ],
+});
+
+registerPanel({
+  id: "plan",
+  title: "Plan: search layouts",
+  endpoint: "/api/plan",
+  note: "Searches tp, pp, dp, cp, ZeRO, recompute and micro-batch for the model, tokens and $/GPU-hour above, at the sequence and global batch of the layout panel. In the table, sizes of 1 are left out; Z is the ZeRO stage, none, sel and full the recomputation, mb the micro-batch.",
+  run: { key: "plan_run", label: "Plan", testid: "plan-run" },
+  wide: true,
+  inputs: [
+    { key: "plan_gpus", label: "GPU types", default: "", size: 12, testid: "plan-gpus", placeholder: (meta, state) => state.gpu },
+    { key: "plan_max_gpus", label: "max GPUs", default: "4096", size: 6, testid: "plan-max-gpus" },
+    { key: "plan_days", label: "max days", default: "90", size: 4, testid: "plan-days" },
+    { key: "plan_budget", label: "budget ($)", default: "", size: 6, testid: "plan-budget", placeholder: () => "none" },
+    { key: "plan_rank", label: "rank by", type: "select", options: [["cost", "cost"], ["time", "time"]], default: "cost" },
+  ],
+  body: (s) => ({
+    ...modelFields(s), gpu: s.plan_gpus || s.gpu, tokens: s.tokens, price: optional(s.price), max_gpus: s.plan_max_gpus,
+    days: optional(s.plan_days), budget: optional(s.plan_budget), rank: s.plan_rank, seq: s.lay_seq, global_batch: s.lay_global_batch,
+  }),
+  outputs: [
+    { label: "best layout", text: "best", testid: "plan-best", wide: true },
+    { label: "its cost", text: "best_cost", value: "layouts.0.cost_usd", testid: "plan-best-cost", main: true },
+    { label: "its wall-clock", text: "best_days", value: "layouts.0.days" },
+    { label: "why it wins", text: "why_winner", wide: true },
+    { label: "best rejected", text: "rejected", wide: true },
+  ],
+  table: {
+    rows: "table",
+    columns: [
+      ["#", "rank"], ["GPUs", "gpus"], ["layout", "layout"], ["memory/GPU", "memory_per_gpu"], ["MFU", "mfu"],
+      ["days", "days"], ["cost", "cost"],
     ],
   },
 });
