@@ -207,11 +207,11 @@ def train(body: TrainRequest) -> dict[str, Any]:
 
 # --- training layout and plan --------------------------------------------------------------------
 
-MAX_PLAN_LAYOUTS = 2_000_000
-"""Most candidate layouts one plan request may search, summed over its GPU types. The search
-evaluates about a million layouts a second on one core (benchmarks/bench_plan.py), so a request
-stays near or under a second; llama-3-70b on one GPU type has 288,000 candidates at a global
-batch of 512 sequences."""
+MAX_PLAN_LAYOUTS = 1_000_000
+"""Most candidate layouts one plan request may search, summed over its GPU types. The search's
+target rate is a million layouts a second on one core (benchmarks/bench_plan.py), so a request
+at the cap takes about a second. At a global batch of 512 sequences, llama-3-70b has 288,000
+candidates per GPU type. deepseek-v2-lite has 806,400, so the page plans it on one GPU type only."""
 
 
 @contextlib.contextmanager
