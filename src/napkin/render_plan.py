@@ -7,23 +7,13 @@ from rich.table import Table
 
 from .finetune import FinetuneMemory
 from .layout import LayoutEstimate
+from .layout_labels import MEMORY_LABELS, compact_layout
 from .plan import Plan
 from .render import _console, _derivation, _figures
 from .training import TrainingBill
 from .units import format_bytes, format_count, format_duration, format_usd
 
 __all__ = ["render_finetune", "render_layout", "render_plan"]
-
-_MEMORY_LABELS = {
-    "weights": "weights",
-    "gradients": "gradients",
-    "optimizer": "optimizer state",
-    "activations": "activations (in flight)",
-    "gathered_weights": "ZeRO-3 gathered blocks",
-    "communication_buffers": "gradient bucket",
-    "framework_reserve": "framework reserve",
-}
-
 
 def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> None:
     layout = estimate.layout
@@ -34,7 +24,7 @@ def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> N
         sizes.append(f"cp {layout.cp}")
     sizes += [f"ZeRO {layout.zero}", f"{layout.recompute} recompute"]
     title = f"Training {model} on {layout.gpus:,} × {estimate.gpu.name}: {', '.join(sizes)}"
-    rows = [(label, format_bytes(estimate.memory_bytes[key])) for key, label in _MEMORY_LABELS.items()]
+    rows = [(label, format_bytes(estimate.memory_bytes[key])) for key, label in MEMORY_LABELS.items()]
     verdict = "fits" if estimate.fits else "does not fit"
     rows.append(("memory per GPU", f"{format_bytes(estimate.memory_per_gpu_bytes)} of {format_bytes(estimate.gpu.hbm_bytes)} ({verdict})"))
     rows += [
@@ -52,9 +42,6 @@ def render_layout(estimate: LayoutEstimate, bill: TrainingBill, model: str) -> N
     _derivation(estimate.steps)
 
 
-_RECOMPUTE_SHORT = {"none": "none", "selective": "sel", "full": "full"}
-
-
 def render_plan(plan: Plan, model: str, tokens: float) -> None:
     _console.print(f"[bold]Layouts for {model} on {format_count(tokens)} tokens[/bold]: {plan.feasible:,} of {plan.evaluated:,} fit and meet the limits")
     table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), collapse_padding=True, pad_edge=False)
@@ -62,15 +49,8 @@ def render_plan(plan: Plan, model: str, tokens: float) -> None:
         table.add_column(column, justify="left" if column == "layout" else "right", no_wrap=True)
     for rank, planned in enumerate(plan.layouts, start=1):
         layout = planned.layout
-        axes = [f"tp{layout.tp}"] if layout.tp > 1 else []
-        if layout.pp > 1:
-            axes.append(f"pp{layout.pp}" + (f"×{layout.interleave}" if layout.interleave > 1 else ""))
-        axes.append(f"dp{layout.dp}")
-        axes += [f"ep{layout.ep}"] if layout.ep > 1 else []
-        axes += [f"cp{layout.cp}"] if layout.cp > 1 else []
-        axes += [f"Z{layout.zero}", _RECOMPUTE_SHORT[layout.recompute], f"mb{layout.micro_batch}"]
         table.add_row(
-            str(rank), f"{layout.gpus:,} {planned.gpu} {' '.join(axes)}", format_bytes(planned.memory_per_gpu_bytes),
+            str(rank), f"{layout.gpus:,} {planned.gpu} {compact_layout(layout)}", format_bytes(planned.memory_per_gpu_bytes),
             f"{planned.mfu:.1%}", f"{planned.days:.1f}", format_usd(planned.cost_usd),
         )
     _console.print(table)

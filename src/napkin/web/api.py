@@ -218,7 +218,9 @@ candidates per GPU type. deepseek-v2-lite has 806,400, so the page plans it on o
 def blame_option(body: Any, default: str, phrases: dict[str, str] | None = None) -> Iterator[None]:
     """Attribute a core error to the request field its message names as an option (``--micro-batch`` → micro_batch).
 
-    A message without a known option goes to the field of the first of `phrases` it contains, else to `default`.
+    Only fields the request sets count, so a defaulted tp that inherits gpus leaves the blame on
+    gpus. A message that names none goes to the field of the first of `phrases` it contains, else
+    to `default`.
     """
     try:
         yield
@@ -228,7 +230,7 @@ def blame_option(body: Any, default: str, phrases: dict[str, str] | None = None)
         message = str(error)
         named = [flag.replace("-", "_") for flag in re.findall(r"--([a-z][a-z-]*)", message)]
         named += [field for phrase, field in (phrases or {}).items() if phrase in message]
-        field = next((name for name in named if name in type(body).model_fields), default)
+        field = next((name for name in named if name in body.model_fields_set), default)
         raise FieldError(("body", field), message) from None
 
 
@@ -337,19 +339,8 @@ def _memory_chart(estimate) -> dict[str, Any]:
     else:
         tenants.append(("KV cache", estimate.kv_cache_bytes))
     tenants.append(("activations", estimate.activations_bytes))
-    segments = [
-        {"name": name, "value": value, "label": f"{name} {format_bytes(value)}"}
-        for name, value in tenants
-        if value is not None
-    ]
-    hbm = estimate.gpu.hbm_bytes
-    top = max(estimate.total_bytes, hbm) * 1.08
-    return {
-        "title": "Memory per GPU",
-        "x": charts.axis("bytes per GPU", 0.0, top, format_bytes),
-        "bars": [{"label": "per GPU", "segments": segments, "total_label": f"total {format_bytes(estimate.total_bytes)}"}],
-        "rules": [{"axis": "x", "value": hbm, "label": f"{estimate.gpu.name} HBM {format_bytes(hbm)}"}],
-    }
+    parts = [(name, value) for name, value in tenants if value is not None]
+    return charts.memory_bar("Memory per GPU", parts, estimate.total_bytes, estimate.gpu)
 
 
 @router.post("/memory", response_model=Estimate, summary="Memory per GPU: weights, optimizer, gradients, activations, KV")
@@ -485,19 +476,26 @@ def serve_cost(body: ServeCostRequest) -> dict[str, Any]:
     return {**cost.to_dict(), "formatted": formatted}
 
 
-def _engine_settings(body: EngineRequest):
-    """Return the engine settings of the request, rejecting vLLM-only fields given with the plain engine."""
+def _replica(body: EngineRequest, estimate: str):
+    """Return the architecture, GPU and engine settings of a serving request.
+
+    Rejects a bare parameter count, and vLLM-only fields given with the plain engine.
+    """
     from ..engine import EngineSettings
 
+    arch, _ = model_of(body)
+    arch = require_arch(arch, estimate)
+    gpu = gpu_of(body.gpu)
     if body.engine == "plain":
         vllm_only = sorted({"max_num_batched_tokens", "max_num_seqs"} & body.model_fields_set)
         if vllm_only:
             raise FieldError(("body", vllm_only[0]), f"{vllm_only[0]} sets vLLM's profiling pass, which the plain engine leaves out: drop it or use engine vllm")
     with blame("engine"):
-        return EngineSettings(
+        settings = EngineSettings(
             engine=body.engine, gpu_memory_utilization=body.gpu_memory_utilization, block_size=body.block_size,
             max_num_batched_tokens=body.max_num_batched_tokens, max_num_seqs=body.max_num_seqs,
         )
+    return arch, gpu, settings
 
 
 @router.post("/serve-size", response_model=Estimate, summary="Weights and KV per GPU, KV tokens and blocks, max concurrency (engine-accounted)")
@@ -505,10 +503,7 @@ def serve_size(body: ServeSizeRequest) -> dict[str, Any]:
     from ..serve import serve_size as size_of
     from .serving_views import concurrency_chart, size_formatted
 
-    arch, _ = model_of(body)
-    arch = require_arch(arch, "serving")
-    gpu = gpu_of(body.gpu)
-    settings = _engine_settings(body)
+    arch, gpu, settings = _replica(body, "serving")
     if body.context is not None:
         context = check_length(arch, "context", body.context, body.allow_long_context)
     elif arch.max_position_embeddings:
@@ -516,7 +511,7 @@ def serve_size(body: ServeSizeRequest) -> dict[str, Any]:
     else:
         raise FieldError(("body", "context"), f"{arch.name} has no maximum positions in its config: give context, e.g. 8k")
     limit = max(context, arch.max_position_embeddings or context) * 4 if body.allow_long_context else None
-    with blame("tp" if body.tp is not None else "gpus"):
+    with blame_option(body, "gpus"):
         size = size_of(arch, gpu, context, settings, gpus=body.gpus, tp=body.tp, ep=body.ep, weights_dtype=body.weights_dtype,
                        kv_dtype=body.kv_dtype, batch=body.batch, context_limit=limit)
     return {**size.to_dict(), "formatted": size_formatted(size), "charts": [concurrency_chart(arch, size)]}
@@ -528,14 +523,11 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
     from ..latency_table import latency_table
     from .serving_views import latency_formatted, latency_rows, throughput_chart
 
-    arch, _ = model_of(body)
-    arch = require_arch(arch, "latency")
-    gpu = gpu_of(body.gpu)
-    settings = _engine_settings(body)
+    arch, gpu, settings = _replica(body, "latency")
     prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
     total = check_length(arch, "output", prompt + body.output, body.allow_long_context)
     price = body.price if body.price is not None else gpu.usd_per_hour
-    with blame("tp" if body.tp is not None else "gpus"):
+    with blame_option(body, "gpus"):
         table = latency_table(
             arch, gpu, body.batches, prompt, body.output, price, settings,
             LatencySettings(body.compute_efficiency, body.bandwidth_efficiency), gpus=body.gpus, tp=body.tp, ep=body.ep,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from typing import Any
 
 Formatter = Callable[[float], str]
 
@@ -56,3 +57,18 @@ def padded_log_range(values: list[float], floor: float | None = None) -> tuple[f
     if floor is not None:
         low = max(low, floor)
     return low, high
+
+
+def memory_bar(title: str, parts: list[tuple[str, float]], total_bytes: float, gpu: Any) -> dict[str, object]:
+    """Return a chart of one stacked bar of memory parts (name, bytes) per GPU, with the GPU's HBM as a rule."""
+    from ..units import format_bytes
+
+    segments = [{"name": name, "value": value, "label": f"{name} {format_bytes(value)}"} for name, value in parts]
+    hbm = gpu.hbm_bytes
+    top = max(total_bytes, hbm) * 1.08
+    return {
+        "title": title,
+        "x": axis("bytes per GPU", 0.0, top, format_bytes),
+        "bars": [{"label": "per GPU", "segments": segments, "total_label": f"total {format_bytes(total_bytes)}"}],
+        "rules": [{"axis": "x", "value": hbm, "label": f"{gpu.name} HBM {format_bytes(hbm)}"}],
+    }

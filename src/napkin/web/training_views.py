@@ -4,20 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..layout_labels import MEMORY_LABELS, compact_layout
 from ..units import format_bytes, format_count, format_duration, format_usd
-
-MEMORY_LABELS = {
-    "weights": "weights",
-    "gradients": "gradients",
-    "optimizer": "optimizer state",
-    "activations": "activations (in flight)",
-    "gathered_weights": "ZeRO-3 gathered blocks",
-    "communication_buffers": "gradient bucket",
-    "framework_reserve": "framework reserve",
-}
-
-_RECOMPUTE_SHORT = {"none": "none", "selective": "sel", "full": "full"}
-
+from . import charts
 
 def layout_formatted(estimate: Any, bill: Any, model: str) -> dict[str, str]:
     """Return the rows of `napkin train` with a layout, keyed for the page."""
@@ -46,33 +35,8 @@ def layout_formatted(estimate: Any, bill: Any, model: str) -> dict[str, str]:
 
 def memory_chart(estimate: Any) -> dict[str, Any]:
     """Return the memory parts per GPU as a stacked bar, with the GPU's HBM as a rule."""
-    from . import charts
-
-    segments = [
-        {"name": label, "value": estimate.memory_bytes[key], "label": f"{label} {format_bytes(estimate.memory_bytes[key])}"}
-        for key, label in MEMORY_LABELS.items()
-        if estimate.memory_bytes[key] > 0
-    ]
-    hbm = estimate.gpu.hbm_bytes
-    top = max(estimate.memory_per_gpu_bytes, hbm) * 1.08
-    return {
-        "title": "Memory per GPU of the layout",
-        "x": charts.axis("bytes per GPU", 0.0, top, format_bytes),
-        "bars": [{"label": "per GPU", "segments": segments, "total_label": f"total {format_bytes(estimate.memory_per_gpu_bytes)}"}],
-        "rules": [{"axis": "x", "value": hbm, "label": f"{estimate.gpu.name} HBM {format_bytes(hbm)}"}],
-    }
-
-
-def layout_label(layout: Any) -> str:
-    """Return a layout as the `napkin plan` table writes it, leaving out sizes of 1."""
-    axes = [f"tp{layout.tp}"] if layout.tp > 1 else []
-    if layout.pp > 1:
-        axes.append(f"pp{layout.pp}" + (f"×{layout.interleave}" if layout.interleave > 1 else ""))
-    axes.append(f"dp{layout.dp}")
-    axes += [f"ep{layout.ep}"] if layout.ep > 1 else []
-    axes += [f"cp{layout.cp}"] if layout.cp > 1 else []
-    axes += [f"Z{layout.zero}", _RECOMPUTE_SHORT[layout.recompute], f"mb{layout.micro_batch}"]
-    return " ".join(axes)
+    parts = [(label, estimate.memory_bytes[key]) for key, label in MEMORY_LABELS.items() if estimate.memory_bytes[key] > 0]
+    return charts.memory_bar("Memory per GPU of the layout", parts, estimate.memory_per_gpu_bytes, estimate.gpu)
 
 
 def plan_rows(plan: Any) -> list[dict[str, str]]:
@@ -80,7 +44,7 @@ def plan_rows(plan: Any) -> list[dict[str, str]]:
         {
             "rank": str(rank),
             "gpus": f"{planned.layout.gpus:,} × {planned.gpu}",
-            "layout": layout_label(planned.layout),
+            "layout": compact_layout(planned.layout),
             "memory_per_gpu": format_bytes(planned.memory_per_gpu_bytes),
             "mfu": f"{planned.mfu:.1%}",
             "days": f"{planned.days:.1f}",
