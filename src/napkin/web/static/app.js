@@ -132,7 +132,8 @@ function buildPanel(panel) {
   section.append(outputs);
   if (panel.table) section.append(el("div", { class: "table-wrap", "data-role": "table" }));
   section.append(el("div", { class: "charts", "data-role": "charts" }));
-  const details = el("details", { class: "derivation" }, el("summary", { text: "How each number was obtained" }));
+  // Hidden until a response brings steps; a button-run panel has none before its first run.
+  const details = el("details", { class: "derivation", hidden: true }, el("summary", { text: "How each number was obtained" }));
   details.append(el("table", { "data-role": "derivation" }));
   section.append(details);
   return section;
