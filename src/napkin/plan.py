@@ -228,7 +228,10 @@ def _runner_up(results: dict[str, np.ndarray], ranked: np.ndarray) -> int | None
 def _why_winner(best: PlannedLayout, runner_up: PlannedLayout | None, rank_by: str) -> list[str]:
     if runner_up is None:
         return [f"{best.describe()} is the only layout that fits and meets the limits"]
-    if rank_by == "cost":
+    if rank_by == "cost" and best.cost_usd == 0:
+        # At $0 per GPU-hour every layout ties on cost, and the ranking falls back to wall-clock.
+        lead = f"cheapest at $0 and the fastest of those: {best.days:.1f} days against {runner_up.days:.1f} for the runner-up"
+    elif rank_by == "cost":
         margin = runner_up.cost_usd / best.cost_usd - 1
         lead = f"cheapest: {format_usd(best.cost_usd)}, {margin:.2%} less than the runner-up"
     else:

@@ -1,0 +1,16 @@
+"""Inputs that once broke the CLI's contract: a traceback, a wrong number, or a missing hint."""
+
+from __future__ import annotations
+
+import pytest
+
+from napkin_runner import napkin_json, run_napkin
+
+
+def test_plan_at_zero_price(capsys: pytest.CaptureFixture[str]) -> None:
+    # Every layout costs $0, so the ranking falls back to wall-clock.
+    result = napkin_json(capsys, "plan", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--max-gpus", "4096", "--price", "0")
+    layouts = result["layouts"]
+    assert layouts[0]["cost_usd"] == 0
+    assert layouts[0]["days"] <= layouts[1]["days"]
+    assert "$0" in result["why_winner"][0]
