@@ -14,3 +14,9 @@ def test_plan_at_zero_price(capsys: pytest.CaptureFixture[str]) -> None:
     assert layouts[0]["cost_usd"] == 0
     assert layouts[0]["days"] <= layouts[1]["days"]
     assert "$0" in result["why_winner"][0]
+
+
+def test_short_gpu_typo_suggests_match(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_napkin(capsys, "finetune", "llama-3-8b", "--gpu", "t4")
+    assert code == 2
+    assert "did you mean 'l4'?" in err
