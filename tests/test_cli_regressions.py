@@ -20,3 +20,11 @@ def test_short_gpu_typo_suggests_match(capsys: pytest.CaptureFixture[str]) -> No
     code, _, err = run_napkin(capsys, "finetune", "llama-3-8b", "--gpu", "t4")
     assert code == 2
     assert "did you mean 'l4'?" in err
+
+
+def test_lora_rank_above_matrix_dimension(capsys: pytest.CaptureFixture[str]) -> None:
+    # Llama-3-8B's k and v projections are 4,096 × 1,024 (8 KV heads of 128).
+    code, _, err = run_napkin(capsys, "finetune", "llama-3-8b", "--gpu", "l4", "--rank", "4096")
+    assert code == 2
+    assert "use --rank 1,024 or less" in err
+    assert napkin_json(capsys, "finetune", "llama-3-8b", "--gpu", "l4", "--rank", "1024")["rank"] == 1024
