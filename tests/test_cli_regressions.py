@@ -28,3 +28,13 @@ def test_lora_rank_above_matrix_dimension(capsys: pytest.CaptureFixture[str]) ->
     assert code == 2
     assert "use --rank 1,024 or less" in err
     assert napkin_json(capsys, "finetune", "llama-3-8b", "--gpu", "l4", "--rank", "1024")["rank"] == 1024
+
+
+def test_kv_cache_memory_larger_than_gpu(capsys: pytest.CaptureFixture[str]) -> None:
+    # An H100 shows 79.2 GiB to CUDA; Llama-3-8B's bf16 weights take 15.0 GiB of it.
+    code, _, err = run_napkin(capsys, "serve-size", "llama-3-8b", "--gpu", "h100", "--kv-cache-memory", "70GiB", "--binary")
+    assert code == 2
+    assert "use --kv-cache-memory 64.26GiB or less" in err
+    fits = napkin_json(capsys, "serve-size", "llama-3-8b", "--gpu", "h100", "--kv-cache-memory", "64.26GiB")
+    assert fits["kv_cache_bytes_per_gpu"] == pytest.approx(64.26 * 2**30)
+
