@@ -38,3 +38,11 @@ def test_kv_cache_memory_larger_than_gpu(capsys: pytest.CaptureFixture[str]) -> 
     fits = napkin_json(capsys, "serve-size", "llama-3-8b", "--gpu", "h100", "--kv-cache-memory", "64.26GiB")
     assert fits["kv_cache_bytes_per_gpu"] == pytest.approx(64.26 * 2**30)
 
+
+def test_max_context_batch_beyond_blocks(capsys: pytest.CaptureFixture[str]) -> None:
+    # 28,544 blocks of 16 tokens: one request per block is the most that fits.
+    args = ["serve-size", "llama-3-8b", "--gpu", "h100", "--max-context"]
+    code, _, err = run_napkin(capsys, *args, "--batch", "28545")
+    assert code == 2
+    assert "use --batch 28,544 or fewer" in err
+    assert napkin_json(capsys, *args, "--batch", "28544")["max_context_tokens"] == 16

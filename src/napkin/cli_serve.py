@@ -166,7 +166,7 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         raise OptionError(f"--gpu {gpu_names!r} lists several GPUs, which only --cheapest compares: name one GPU")
     if _given("batch") and not max_context:
         raise OptionError("--batch sets the concurrency for --max-context: add --max-context or drop --batch")
-    from .serve import serve_size
+    from .serve import request_kv_bytes_per_gpu, serve_size
 
     gpu = _gpu_list(gpu_names)[0]
     context = _context(arch, context, max_model_len, allow_long_context)
@@ -177,6 +177,12 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         arch, gpu, context, settings, gpus=gpus, tp=tp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype, batch=batch,
         context_limit=limit, int4_group_size=int4_group_size, binary=binary,
     )
+    if max_context and size.max_context_tokens == 0:
+        most = size.budget.gpu_blocks * size.budget.block_bytes_per_gpu // request_kv_bytes_per_gpu(arch, 1, kv_dtype, size.tp, size.budget.block_size)
+        raise OptionError(
+            f"--batch {batch:,} requests do not fit in the KV cache even at one token each, because each needs a whole block: "
+            f"use --batch {int(most):,} or fewer"
+        )
     if as_json:
         _emit_json(size.to_dict())
         return
