@@ -46,3 +46,16 @@ def test_max_context_batch_beyond_blocks(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2
     assert "use --batch 28,544 or fewer" in err
     assert napkin_json(capsys, *args, "--batch", "28544")["max_context_tokens"] == 16
+
+
+@pytest.mark.parametrize("command", [["latency"], ["serve-size", "--qps", "1", "--tpot", "50ms", "--cheapest"]])
+def test_prompt_plus_output_over_max_positions(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    # Llama-3-8B has 8,192 positions; 8,000 prompt tokens leave room for 192 output tokens, not
+    # the default 512, which was once shortened without a word.
+    args = [command[0], "llama-3-8b", "--gpu", "h100", *command[1:]]
+    code, _, err = run_napkin(capsys, *args, "--prompt", "8000")
+    assert code == 2
+    assert "--prompt 8,000 plus --output 512 is 8,512 tokens" in err
+    assert "shorten --prompt to 7,680 or --output to 192" in err
+    result = napkin_json(capsys, *args, "--prompt", "8000", "--allow-long-context")
+    assert result["output"] == 512

@@ -99,6 +99,25 @@ def _context(arch: Any, context: int | None, max_model_len: int | None, allow_lo
     return arch.max_position_embeddings
 
 
+def _request_tokens(arch: Any, prompt: int, output: int, allow_long_context: bool) -> int:
+    """Return --prompt after checking it, and prompt + output, against the model's maximum positions.
+
+    The KV cache of a request holds both, so their sum must fit; a default --output is never
+    shortened to make it fit, because the tables print the output length they were given.
+    """
+    from .cli import _tokens
+
+    prompt = _tokens(arch, "prompt", prompt, allow_long_context)
+    limit = arch.max_position_embeddings
+    if not limit or prompt + output <= limit or allow_long_context:
+        return prompt
+    fixes = [f"--{name} to {value:,}" for name, value in (("prompt", limit - output), ("output", limit - prompt)) if value >= 1]
+    raise OptionError(
+        f"--prompt {prompt:,} plus --output {output:,} is {prompt + output:,} tokens, longer than {arch.name}'s maximum of "
+        f"{limit:,} positions; shorten {' or '.join(fixes) or '--prompt and --output'}, or pass --allow-long-context to estimate it anyway"
+    )
+
+
 def _gpu_list(text: str) -> list[Any]:
     from .hardware import get_gpu
 
@@ -147,12 +166,10 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         clash = _given("context", "max_model_len", "max_context", "batch", "gpus", "tp", "ep", "kv_cache_memory")
         if clash:
             raise OptionError(f"{', '.join(clash)} do not apply to --cheapest, which picks the layout: drop them")
-        from .cli import _tokens
         from .serve import cheapest_fleet
 
-        prompt = _tokens(arch, "prompt", prompt, allow_long_context)
-        total = _tokens(arch, "output_tokens", prompt + output_tokens, allow_long_context)
-        options = cheapest_fleet(arch, _gpu_list(gpu_names), qps, tpot, settings, prompt=prompt, output=total - prompt, weights_dtype=weights_dtype, kv_dtype=kv_dtype)
+        prompt = _request_tokens(arch, prompt, output_tokens, allow_long_context)
+        options = cheapest_fleet(arch, _gpu_list(gpu_names), qps, tpot, settings, prompt=prompt, output=output_tokens, weights_dtype=weights_dtype, kv_dtype=kv_dtype)
         payload = {
             "model": arch.name, "qps": qps, "tpot_s": tpot, "prompt": prompt, "output": output_tokens,
             "options": [option.to_dict() for option in options],
@@ -253,7 +270,7 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
 
     Example: napkin latency llama-3-70b --gpu h100 --gpus 4 --tp 4 --batch 1,8,32,128 --prompt 2k --output 512
     """
-    from .cli import _emit_json, _tokens
+    from .cli import _emit_json
     from .derivation import Step
     from .hardware import get_gpu
     from .latency import EFFICIENCY_SOURCES, LatencySettings, crossover_batch, latency_row, latency_steps
@@ -263,8 +280,8 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
     arch = load_model(model)
     gpu = get_gpu(gpu_name)
     settings = _settings(engine, utilization, gpu_total, block_size, max_num_batched_tokens, max_num_seqs, non_torch, activation_peak, cuda_graph_memory, kv_cache_memory)
-    prompt = _tokens(arch, "prompt", prompt, allow_long_context)
-    total = _tokens(arch, "output_tokens", prompt + output_tokens, allow_long_context)
+    prompt = _request_tokens(arch, prompt, output_tokens, allow_long_context)
+    total = prompt + output_tokens
     if price is None:
         price = gpu.usd_per_hour
     size = serve_size(arch, gpu, total, settings, gpus=gpus, tp=tp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype, int4_group_size=int4_group_size)
