@@ -59,3 +59,19 @@ def test_prompt_plus_output_over_max_positions(capsys: pytest.CaptureFixture[str
     assert "shorten --prompt to 7,680 or --output to 192" in err
     result = napkin_json(capsys, *args, "--prompt", "8000", "--allow-long-context")
     assert result["output"] == 512
+
+
+def test_cheapest_names_lowest_reachable_tpot(capsys: pytest.CaptureFixture[str]) -> None:
+    # An empty table with exit status 0 used to be the answer to a target no GPU reaches.
+    args = ["serve-size", "llama-3-8b", "--gpu", "h100,h200", "--qps", "10", "--cheapest"]
+    code, _, err = run_napkin(capsys, *args, "--tpot", "1e-30s")
+    assert code == 2
+    assert "the lowest is 0.428 ms (h200, tp 8, batch 1); raise --tpot to 0.43ms or more" in err
+    options = napkin_json(capsys, *args, "--tpot", "0.43ms")["options"]
+    assert options[0]["tpot_s"] <= 0.43e-3
+
+
+def test_cheapest_model_too_large_for_node(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_napkin(capsys, "serve-size", "deepseek-v3", "--gpu", "l4", "--qps", "1", "--tpot", "50ms", "--cheapest")
+    assert code == 2
+    assert "cannot hold one request of 2,560 tokens on one node of l4" in err

@@ -245,8 +245,6 @@ def _render_options(payload: dict[str, Any]) -> None:
             f"{option['tpot_s'] * 1e3:.3g}", option["binding"], f"{option['usd_per_hour']:,.2f}",
         )
     _console.print(table)
-    if not payload["options"]:
-        _console.print("No GPU type meets the target on one node.")
 
 
 @_main().command("latency", short_help="TTFT, TPOT, tokens/s per GPU and $/1M tokens against batch size.")

@@ -302,7 +302,8 @@ def cheapest_fleet(
     For each tensor-parallel size on one node, the batch is the largest that meets the TPOT
     target and fits the KV cache. Replicas = ⌈qps ÷ requests/s per replica⌉; a replica completes
     B ÷ (B · TTFT + output · TPOT) requests per second. GPU types without a price, or on which
-    no layout meets the target, are left out.
+    no layout meets the target, are left out; when that leaves none, raises an `OptionError`
+    that names the lowest TPOT reachable.
     """
     if not (qps > 0 and math.isfinite(qps)):
         raise OptionError(f"invalid --qps {qps!r}: must be a positive number of requests per second, e.g. 20")
@@ -314,12 +315,45 @@ def cheapest_fleet(
         if gpu.usd_per_hour is None:
             continue
         best = None
-        for tp in tensor_parallel_sizes(arch):
-            if tp > gpu.gpus_per_node or (tp > 1 and not gpu.intra_node_bytes_per_s):
-                continue
+        for tp in _node_tp_sizes(arch, gpu):
             option = _fleet_for_tp(arch, gpu, tp, qps, tpot_target_s, prompt, output, settings, latency, weights_dtype, kv_dtype, gpu.usd_per_hour)
             if option and (best is None or option.usd_per_hour < best.usd_per_hour):
                 best = option
         if best:
             options.append(best)
+    if not options:
+        raise OptionError(_no_fleet_message(arch, gpus, tpot_target_s, prompt, output, settings, latency, weights_dtype, kv_dtype))
     return tuple(sorted(options, key=lambda option: option.usd_per_hour))
+
+
+def _node_tp_sizes(arch: ModelArch, gpu: GPU) -> list[int]:
+    """Return the tensor-parallel sizes of `arch` that fit in one node of `gpu`."""
+    return [tp for tp in tensor_parallel_sizes(arch) if tp <= gpu.gpus_per_node and (tp == 1 or gpu.intra_node_bytes_per_s)]
+
+
+def _no_fleet_message(
+    arch: ModelArch, gpus: list[GPU], tpot_target_s: float, prompt: int, output: int, settings: EngineSettings,
+    latency: LatencySettings, weights_dtype: str, kv_dtype: str,
+) -> str:
+    """Explain why no GPU type serves the rate: no price, no room for one request, or the TPOT target."""
+    names = ", ".join(gpu.name for gpu in gpus)
+    priced = [gpu for gpu in gpus if gpu.usd_per_hour is not None]
+    if not priced:
+        return f"no price for {names}: name a GPU type with a catalog price (run 'napkin gpus')"
+    fastest = None
+    for gpu in priced:
+        for tp in _node_tp_sizes(arch, gpu):
+            size = serve_size(arch, gpu, prompt + output, settings, gpus=tp, tp=tp, weights_dtype=weights_dtype, kv_dtype=kv_dtype, raise_if_short=False)
+            if size.max_concurrency < 1:
+                continue
+            tpot = latency_row(arch, gpu, 1, prompt, output, tp, size.budget.weights, kv_dtype, latency, None).tpot_s
+            if fastest is None or tpot < fastest[0]:
+                fastest = (tpot, gpu.name, tp)
+    if fastest is None:
+        return (f"{arch.name} cannot hold one request of {prompt + output:,} tokens on one node of {names}: use a GPU type "
+                "with more memory, a lower-precision --weights-dtype or --kv-dtype, or shorter --prompt and --output")
+    tpot, name, tp = fastest
+    # Round the suggestion up so that the value printed is reachable.
+    reachable_ms = math.ceil(tpot * 1e5) / 100
+    return (f"no GPU type reaches TPOT ≤ {tpot_target_s * 1e3:.3g} ms on one node: the lowest is {tpot * 1e3:.3g} ms "
+            f"({name}, tp {tp}, batch 1); raise --tpot to {reachable_ms:g}ms or more")
