@@ -75,3 +75,20 @@ def test_cheapest_model_too_large_for_node(capsys: pytest.CaptureFixture[str]) -
     code, _, err = run_napkin(capsys, "serve-size", "deepseek-v3", "--gpu", "l4", "--qps", "1", "--tpot", "50ms", "--cheapest")
     assert code == 2
     assert "cannot hold one request of 2,560 tokens on one node of l4" in err
+
+
+def test_plan_budget_suggestion_is_enough(capsys: pytest.CaptureFixture[str]) -> None:
+    # The cheapest layout costs $10.91M; "raise --budget to $10.9M" once led to the same error.
+    plan = ["plan", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--max-gpus", "4096"]
+    code, _, err = run_napkin(capsys, *plan, "--budget", "1")
+    assert code == 2
+    assert "raise --budget to $11.0M" in err
+    assert napkin_json(capsys, *plan, "--budget", "11.0M")["layouts"][0]["cost_usd"] <= 11.0e6
+
+
+def test_plan_days_names_max_gpus(capsys: pytest.CaptureFixture[str]) -> None:
+    plan = ["plan", "llama-3-8b", "--tokens", "1T", "--gpu", "h100"]
+    code, _, err = run_napkin(capsys, *plan, "--max-gpus", "7")
+    assert code == 2
+    assert "raise --days to 308 or raise --max-gpus to 16" in err
+    assert napkin_json(capsys, *plan, "--max-gpus", "16")["layouts"][0]["days"] <= 90
