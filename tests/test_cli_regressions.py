@@ -92,3 +92,20 @@ def test_plan_days_names_max_gpus(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert "raise --days to 308 or raise --max-gpus to 16" in err
     assert napkin_json(capsys, *plan, "--max-gpus", "16")["layouts"][0]["days"] <= 90
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "fix"),
+    [
+        ("--gpu-memory-utilization", "0.2", "--gpu-memory-utilization 0.21"),
+        ("--block-size", "1000000000", "--block-size 16"),
+        ("--max-num-batched-tokens", "1e12", "--max-num-batched-tokens 2048"),
+        ("--non-torch-memory", "100GB", "drop --non-torch-memory"),
+        ("--gpu-total", "1GB", "drop --gpu-total"),
+    ],
+)
+def test_serve_size_names_engine_setting_fix(capsys: pytest.CaptureFixture[str], option: str, value: str, fix: str) -> None:
+    # These once ended in "use GPUs with more memory", though the setting alone was the cause.
+    code, _, err = run_napkin(capsys, "serve-size", "llama-3-8b", "--gpu", "h100", option, value)
+    assert code == 2
+    assert fix in err

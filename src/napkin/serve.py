@@ -8,7 +8,9 @@ at most w − 1 tokens (`napkin.memory.cached_tokens`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .arch import ModelArch
@@ -205,10 +207,10 @@ def _fixes(
 ) -> list[str]:
     """Return the smallest single changes under which one request of `context` tokens fits."""
 
-    def fits(**changes: object) -> bool:
+    def fits(engine: EngineSettings = settings, **changes: object) -> bool:
         values = {"gpus": gpus, "tp": tp, "ep": ep, "weights_dtype": weights_dtype, "kv_dtype": kv_dtype, **changes}
         try:
-            size = serve_size(arch, gpu, context, settings, raise_if_short=False, **values)  # type: ignore[arg-type]
+            size = serve_size(arch, gpu, context, engine, raise_if_short=False, **values)  # type: ignore[arg-type]
         except OptionError:
             return False
         return size.fits
@@ -226,6 +228,30 @@ def _fixes(
         fixes.append("--kv-dtype fp8")
     if budget.kv_cache_bytes_per_gpu > 0 and longest >= 1:
         fixes.append(f"a context of at most {longest:,} tokens")
+    fixes += _engine_fixes(settings, budget, fits)
+    return fixes
+
+
+# An engine setting changed from its default, and the option that sets it.
+_ENGINE_OPTIONS = {
+    "gpu_total_bytes": "--gpu-total", "block_size": "--block-size", "max_num_batched_tokens": "--max-num-batched-tokens", "max_num_seqs": "--max-num-seqs",
+    "non_torch_bytes": "--non-torch-memory", "activation_peak_bytes": "--activation-peak", "cuda_graph_bytes": "--cuda-graph-memory",
+}
+
+
+def _engine_fixes(settings: EngineSettings, budget: KVBudget, fits: Callable[..., bool]) -> list[str]:
+    """Return the engine settings whose default, or a higher --gpu-memory-utilization, would fit."""
+    fixes = []
+    if settings.kv_cache_memory_bytes is None and budget.gpu_memory_utilization < 1:
+        for step in range(math.ceil(budget.gpu_memory_utilization * 100) + 1, 101):
+            if fits(dataclasses.replace(settings, gpu_memory_utilization=step / 100)):
+                fixes.append(f"--gpu-memory-utilization {step / 100:g}")
+                break
+    defaults = EngineSettings(engine=settings.engine)
+    for name, option in _ENGINE_OPTIONS.items():
+        default = getattr(defaults, name)
+        if getattr(settings, name) != default and fits(dataclasses.replace(settings, **{name: default})):
+            fixes.append(f"{option} {default:g}" if isinstance(default, int) else f"drop {option}")
     return fixes
 
 
