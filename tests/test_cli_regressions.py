@@ -109,3 +109,11 @@ def test_serve_size_names_engine_setting_fix(capsys: pytest.CaptureFixture[str],
     code, _, err = run_napkin(capsys, "serve-size", "llama-3-8b", "--gpu", "h100", option, value)
     assert code == 2
     assert fix in err
+
+
+@pytest.mark.parametrize("targets", ["", "q,,v", "q,"])
+def test_finetune_empty_target_name(capsys: pytest.CaptureFixture[str], targets: str) -> None:
+    # These once answered "unknown LoRA target (none)".
+    code, _, err = run_napkin(capsys, "finetune", "llama-3-8b", "--gpu", "l4", "--targets", targets)
+    assert code == 2
+    assert f"invalid --targets {targets!r}: empty name in the list" in err

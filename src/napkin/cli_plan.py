@@ -212,6 +212,8 @@ def finetune_command(model, gpu_name, method, rank, targets, seq, micro_batch, r
     gpu = get_gpu(gpu_name)
     seq = _tokens(arch, "seq", seq, allow_long_context)
     target_names = tuple(name.strip() for name in targets.split(","))
+    if "" in target_names:
+        raise OptionError(f"invalid --targets {targets!r}: empty name in the list; give names separated by commas, e.g. q,v")
     result = finetune_memory(arch, gpu, method, rank, target_names, seq, micro_batch, recompute, optimizer, gpus, zero)
     if as_json:
         _emit_json({"model": arch.name, **result.to_dict()})
