@@ -117,3 +117,14 @@ def test_finetune_empty_target_name(capsys: pytest.CaptureFixture[str], targets:
     code, _, err = run_napkin(capsys, "finetune", "llama-3-8b", "--gpu", "l4", "--targets", targets)
     assert code == 2
     assert f"invalid --targets {targets!r}: empty name in the list" in err
+
+
+def test_serve_ep_below_tp_rejected(capsys: pytest.CaptureFixture[str]) -> None:
+    # tp 8 with ep 2 once put a whole half of Mixtral's experts on each GPU: 45.5 GB of weights
+    # per GPU, four times tp 8 alone, as if more parallelism cost memory.
+    code, _, err = run_napkin(capsys, "serve-size", "mixtral-8x7b", "--gpu", "h100", "--gpus", "8", "--tp", "8", "--ep", "2")
+    assert code == 2
+    assert "--ep 2 is not a multiple of --tp 8" in err
+    tp_only = napkin_json(capsys, "serve-size", "mixtral-8x7b", "--gpu", "h100", "--gpus", "8", "--tp", "8")
+    with_ep = napkin_json(capsys, "serve-size", "mixtral-8x7b", "--gpu", "h100", "--gpus", "8", "--tp", "8", "--ep", "8")
+    assert with_ep["weights_bytes_per_gpu"] <= tp_only["weights_bytes_per_gpu"]

@@ -164,6 +164,13 @@ def serve_size(
         raise OptionError(f"--gpus {gpus} is not a multiple of --tp {tp}: replicas need whole groups of {tp} GPUs")
     if ep > gpus:
         raise OptionError(f"--ep {ep} is larger than --gpus {gpus}: expert parallelism spreads experts over the GPUs given")
+    if ep > 1 and ep % tp:
+        # vLLM's --enable-expert-parallel sets the EP size to tp × dp, so the expert groups span
+        # whole replicas (https://docs.vllm.ai/en/v0.10.1.1/serving/expert_parallel_deployment.html).
+        raise OptionError(
+            f"--ep {ep} is not a multiple of --tp {tp}: expert parallelism spans whole tensor-parallel groups, "
+            f"so use --ep {tp} or a multiple of it up to --gpus {gpus}"
+        )
     sizes = tensor_parallel_sizes(arch)
     if tp not in sizes:
         att = arch.attention
