@@ -143,3 +143,12 @@ def test_tokens_fewer_than_one_step(capsys: pytest.CaptureFixture[str], args: li
     code, _, err = run_napkin(capsys, *args)
     assert code == 2
     assert "tokens of one optimizer step (--global-batch)" in err
+
+
+def test_repeated_gpu_names_counted_once(capsys: pytest.CaptureFixture[str]) -> None:
+    # h100-sxm is an alias of h100; both lists once searched the H100 two or three times.
+    plan = napkin_json(capsys, "plan", "llama-3-8b", "--tokens", "1T", "--gpu", "h100,h100-sxm,H100", "--max-gpus", "64")
+    single = napkin_json(capsys, "plan", "llama-3-8b", "--tokens", "1T", "--gpu", "h100", "--max-gpus", "64")
+    assert plan["evaluated"] == single["evaluated"]
+    fleet = napkin_json(capsys, "serve-size", "llama-3-8b", "--gpu", "h100,h100", "--qps", "1", "--tpot", "50ms", "--cheapest")
+    assert len(fleet["options"]) == 1

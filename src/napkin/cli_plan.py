@@ -166,7 +166,8 @@ def plan_command(model, tokens, gpu_names, max_gpus, days, budget, top, rank_by,
     names = [name.strip() for name in gpu_names.split(",")]
     if any(not name for name in names):
         raise OptionError(f"invalid --gpu {gpu_names!r}: empty entry; give names separated by commas, e.g. h100,h200")
-    gpus = [get_gpu(name) for name in names]
+    # An alias or a repeated name would search the same GPU type twice.
+    gpus = list({gpu.name: gpu for gpu in map(get_gpu, names)}.values())
     prices = [_price(gpu, price) for gpu in gpus]
     seq = _tokens(arch, "seq", seq, allow_long_context)
     if global_batch % seq:

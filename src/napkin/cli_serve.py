@@ -124,7 +124,8 @@ def _gpu_list(text: str) -> list[Any]:
     names = [name.strip() for name in text.split(",")]
     if any(not name for name in names):
         raise OptionError(f"invalid --gpu {text!r}: empty name in the list; give names separated by commas, e.g. h100,h200")
-    return [get_gpu(name) for name in names]
+    # An alias or a repeated name would list the same GPU type twice.
+    return list({gpu.name: gpu for gpu in map(get_gpu, names)}.values())
 
 
 @_main().command("serve-size", short_help="Weights and KV per GPU, KV tokens, concurrency; inverse questions.")
