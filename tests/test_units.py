@@ -290,6 +290,9 @@ def test_parse_flop_rate_value(text: str, expected: float) -> None:
         ("990X", "expected a rate"),
         ("0T", "greater than zero"),
         ("-990T", "greater than zero"),
+        ("0", "greater than zero"),  # once answered "add a unit, e.g. 0T"
+        ("-5", "greater than zero"),
+        ("1e400", "finite"),  # once answered "write infT for inf TFLOP/s"
         ("nan", "finite"),
         ("inf", "finite"),
         ("", "expected a rate"),

@@ -59,6 +59,15 @@ def _layout_from_options(arch: Any, seq: int, gpus: int, layout: dict[str, Any])
     )
 
 
+def _check_tokens_fill_a_step(tokens: float, batch_tokens: int) -> None:
+    """Reject a run shorter than one optimizer step, whose wall-clock would be less than its step time."""
+    if tokens < batch_tokens:
+        raise OptionError(
+            f"--tokens {tokens:,.0f} is fewer than the {batch_tokens:,} tokens of one optimizer step (--global-batch): "
+            f"raise --tokens to at least {batch_tokens:,}, or lower --global-batch"
+        )
+
+
 def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json, layout) -> None:
     """Run `napkin train` for one parallel layout: memory per GPU, step time, MFU, days and dollars."""
     from .layout import estimate_layout, layout_training_bill
@@ -75,6 +84,7 @@ def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpu
     shape = model_shape(arch)
     check_model_split(shape, layout["tp"], layout["pp"], layout["interleave"], layout["ep"])
     chosen = _layout_from_options(arch, seq, gpus, layout)
+    _check_tokens_fill_a_step(tokens, chosen.global_batch * seq)
     estimate = estimate_layout(arch, gpu, chosen, tokens, price, mfu=mfu if _given("mfu") else None, achieved_flop_per_s=achieved,
                                shape=shape)
 
@@ -152,7 +162,8 @@ def plan_command(model, tokens, gpu_names, max_gpus, days, budget, top, rank_by,
     names = [name.strip() for name in gpu_names.split(",")]
     if any(not name for name in names):
         raise OptionError(f"invalid --gpu {gpu_names!r}: empty entry; give names separated by commas, e.g. h100,h200")
-    gpus = [get_gpu(name) for name in names]
+    # An alias or a repeated name would search the same GPU type twice.
+    gpus = list({gpu.name: gpu for gpu in map(get_gpu, names)}.values())
     prices = [_price(gpu, price) for gpu in gpus]
     seq = _tokens(arch, "seq", seq, allow_long_context)
     if global_batch % seq:
@@ -160,6 +171,7 @@ def plan_command(model, tokens, gpu_names, max_gpus, days, budget, top, rank_by,
             f"--global-batch {global_batch:,} tokens is not a whole number of {seq:,}-token sequences: use a multiple of --seq, "
             f"e.g. {max(1, round(global_batch / seq)) * seq:,}"
         )
+    _check_tokens_fill_a_step(tokens, global_batch)
     days = DEFAULT_PLAN_DAYS if days is None else days
     progress = _progress_bar()
     try:
@@ -208,6 +220,8 @@ def finetune_command(model, gpu_name, method, rank, targets, seq, micro_batch, r
     gpu = get_gpu(gpu_name)
     seq = _tokens(arch, "seq", seq, allow_long_context)
     target_names = tuple(name.strip() for name in targets.split(","))
+    if "" in target_names:
+        raise OptionError(f"invalid --targets {targets!r}: empty name in the list; give names separated by commas, e.g. q,v")
     result = finetune_memory(arch, gpu, method, rank, target_names, seq, micro_batch, recompute, optimizer, gpus, zero)
     if as_json:
         _emit_json({"model": arch.name, **result.to_dict()})

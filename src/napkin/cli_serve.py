@@ -99,13 +99,33 @@ def _context(arch: Any, context: int | None, max_model_len: int | None, allow_lo
     return arch.max_position_embeddings
 
 
+def _request_tokens(arch: Any, prompt: int, output: int, allow_long_context: bool) -> int:
+    """Return --prompt after checking it, and prompt + output, against the model's maximum positions.
+
+    The KV cache of a request holds both, so their sum must fit; a default --output is never
+    shortened to make it fit, because the tables print the output length they were given.
+    """
+    from .cli import _tokens
+
+    prompt = _tokens(arch, "prompt", prompt, allow_long_context)
+    limit = arch.max_position_embeddings
+    if not limit or prompt + output <= limit or allow_long_context:
+        return prompt
+    fixes = [f"--{name} to {value:,}" for name, value in (("prompt", limit - output), ("output", limit - prompt)) if value >= 1]
+    raise OptionError(
+        f"--prompt {prompt:,} plus --output {output:,} is {prompt + output:,} tokens, longer than {arch.name}'s maximum of "
+        f"{limit:,} positions; shorten {' or '.join(fixes) or '--prompt and --output'}, or pass --allow-long-context to estimate it anyway"
+    )
+
+
 def _gpu_list(text: str) -> list[Any]:
     from .hardware import get_gpu
 
     names = [name.strip() for name in text.split(",")]
     if any(not name for name in names):
         raise OptionError(f"invalid --gpu {text!r}: empty name in the list; give names separated by commas, e.g. h100,h200")
-    return [get_gpu(name) for name in names]
+    # An alias or a repeated name would list the same GPU type twice.
+    return list({gpu.name: gpu for gpu in map(get_gpu, names)}.values())
 
 
 @_main().command("serve-size", short_help="Weights and KV per GPU, KV tokens, concurrency; inverse questions.")
@@ -147,12 +167,10 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         clash = _given("context", "max_model_len", "max_context", "batch", "gpus", "tp", "ep", "kv_cache_memory")
         if clash:
             raise OptionError(f"{', '.join(clash)} do not apply to --cheapest, which picks the layout: drop them")
-        from .cli import _tokens
         from .serve import cheapest_fleet
 
-        prompt = _tokens(arch, "prompt", prompt, allow_long_context)
-        total = _tokens(arch, "output_tokens", prompt + output_tokens, allow_long_context)
-        options = cheapest_fleet(arch, _gpu_list(gpu_names), qps, tpot, settings, prompt=prompt, output=total - prompt, weights_dtype=weights_dtype, kv_dtype=kv_dtype)
+        prompt = _request_tokens(arch, prompt, output_tokens, allow_long_context)
+        options = cheapest_fleet(arch, _gpu_list(gpu_names), qps, tpot, settings, prompt=prompt, output=output_tokens, weights_dtype=weights_dtype, kv_dtype=kv_dtype)
         payload = {
             "model": arch.name, "qps": qps, "tpot_s": tpot, "prompt": prompt, "output": output_tokens,
             "options": [option.to_dict() for option in options],
@@ -166,7 +184,7 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         raise OptionError(f"--gpu {gpu_names!r} lists several GPUs, which only --cheapest compares: name one GPU")
     if _given("batch") and not max_context:
         raise OptionError("--batch sets the concurrency for --max-context: add --max-context or drop --batch")
-    from .serve import serve_size
+    from .serve import request_kv_bytes_per_gpu, serve_size
 
     gpu = _gpu_list(gpu_names)[0]
     context = _context(arch, context, max_model_len, allow_long_context)
@@ -177,6 +195,12 @@ def serve_size_command(model, gpu_names, context, max_model_len, max_context, ba
         arch, gpu, context, settings, gpus=gpus, tp=tp, ep=ep, weights_dtype=weights_dtype, kv_dtype=kv_dtype, batch=batch,
         context_limit=limit, int4_group_size=int4_group_size, binary=binary,
     )
+    if max_context and size.max_context_tokens == 0:
+        most = size.budget.gpu_blocks * size.budget.block_bytes_per_gpu // request_kv_bytes_per_gpu(arch, 1, kv_dtype, size.tp, size.budget.block_size)
+        raise OptionError(
+            f"--batch {batch:,} requests do not fit in the KV cache even at one token each, because each needs a whole block: "
+            f"use --batch {int(most):,} or fewer"
+        )
     if as_json:
         _emit_json(size.to_dict())
         return
@@ -222,8 +246,6 @@ def _render_options(payload: dict[str, Any]) -> None:
             f"{option['tpot_s'] * 1e3:.3g}", option["binding"], f"{option['usd_per_hour']:,.2f}",
         )
     _console.print(table)
-    if not payload["options"]:
-        _console.print("No GPU type meets the target on one node.")
 
 
 @_main().command("latency", short_help="TTFT, TPOT, tokens/s per GPU and $/1M tokens against batch size.")
@@ -247,7 +269,7 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
 
     Example: napkin latency llama-3-70b --gpu h100 --gpus 4 --tp 4 --batch 1,8,32,128 --prompt 2k --output 512
     """
-    from .cli import _emit_json, _tokens
+    from .cli import _emit_json
     from .hardware import get_gpu
     from .latency import LatencySettings
     from .latency_table import latency_table
@@ -256,8 +278,8 @@ def latency_command(model, gpu_name, batches, prompt, output_tokens, price, comp
     arch = load_model(model)
     gpu = get_gpu(gpu_name)
     settings = _settings(engine, utilization, gpu_total, block_size, max_num_batched_tokens, max_num_seqs, non_torch, activation_peak, cuda_graph_memory, kv_cache_memory)
-    prompt = _tokens(arch, "prompt", prompt, allow_long_context)
-    total = _tokens(arch, "output_tokens", prompt + output_tokens, allow_long_context)
+    prompt = _request_tokens(arch, prompt, output_tokens, allow_long_context)
+    total = prompt + output_tokens
     if price is None:
         price = gpu.usd_per_hour
     table = latency_table(arch, gpu, batches, prompt, output_tokens, price, settings, LatencySettings(compute_efficiency, bandwidth_efficiency),

@@ -265,6 +265,15 @@ def kv_budget(
     # 3. The KV budget, cut into blocks.
     if settings.kv_cache_memory_bytes is not None:
         budget = settings.kv_cache_memory_bytes
+        room = total - weights.per_gpu_bytes
+        if budget > room:
+            # Round the suggestion down so that the value printed fits.
+            unit, suffix = (2**30, "GiB") if binary else (1e9, "GB")
+            largest = math.floor(max(room, 0) / unit * 100) / 100
+            raise OptionError(
+                f"--kv-cache-memory {fmt(budget)} does not fit beside {fmt(weights.per_gpu_bytes)} of weights per GPU "
+                f"in {gpu.name}'s {fmt(total)}: use --kv-cache-memory {largest:g}{suffix} or less"
+            )
         steps.append(Step("KV cache per GPU", "given with --kv-cache-memory", "", fmt(budget)))
     else:
         budget = total * utilization - weights.per_gpu_bytes - activation - non_torch - settings.cuda_graph_bytes

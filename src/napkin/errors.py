@@ -61,8 +61,24 @@ def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     lowered = name.lower()
     matches = difflib.get_close_matches(lowered, known, n=count, cutoff=0.6)
     if not matches:
+        # difflib's ratio misses one typo in a short name ("t4" scores 0.5 against "l4").
+        matches = [k for k in known if lowered and _one_edit_apart(lowered, k)][:count]
+    if not matches:
         matches = [k for k in known if lowered and (lowered in k or k in lowered)][:count]
     return matches
+
+
+def _one_edit_apart(a: str, b: str) -> bool:
+    """Return whether one substitution, insertion or deletion turns `a` into `b`."""
+    if abs(len(a) - len(b)) > 1 or a == b:
+        return False
+    prefix = 0
+    while prefix < min(len(a), len(b)) and a[prefix] == b[prefix]:
+        prefix += 1
+    if len(a) == len(b):
+        return a[prefix + 1:] == b[prefix + 1:]
+    longer, shorter = (a, b) if len(a) > len(b) else (b, a)
+    return longer[prefix + 1:] == shorter[prefix:]
 
 
 def _distinct_targets(names: list[str], canonical: Mapping[str, str]) -> list[str]:

@@ -86,9 +86,18 @@ def lora_trainable_params(arch: ModelArch, rank: int, targets: tuple[str, ...] =
     if unknown or not targets:
         raise OptionError(f"unknown LoRA target {', '.join(unknown) or '(none)'}: use a comma-separated subset of {','.join(LORA_TARGETS)}")
     total = 0
+    smallest = None
     for layer in arch.layers:
         shapes = _layer_shapes(layer, arch.hidden_size)
-        total += sum(rank * (n_in + n_out) for target in targets for n_in, n_out in shapes.get(target, []))
+        matrices = [shape for target in targets for shape in shapes.get(target, [])]
+        total += sum(rank * (n_in + n_out) for n_in, n_out in matrices)
+        smallest = min([smallest or rank, *(min(shape) for shape in matrices)])
+    # B·A has rank at most min(in, out), so a larger r only adds parameters that raise nothing.
+    if smallest is not None and rank > smallest:
+        raise OptionError(
+            f"invalid LoRA rank {rank:,}: the smallest targeted matrix of {arch.name} has a dimension of {smallest:,}, "
+            f"which bounds the rank of its update; use --rank {smallest:,} or less"
+        )
     return total
 
 

@@ -228,7 +228,10 @@ def _runner_up(results: dict[str, np.ndarray], ranked: np.ndarray) -> int | None
 def _why_winner(best: PlannedLayout, runner_up: PlannedLayout | None, rank_by: str) -> list[str]:
     if runner_up is None:
         return [f"{best.describe()} is the only layout that fits and meets the limits"]
-    if rank_by == "cost":
+    if rank_by == "cost" and best.cost_usd == 0:
+        # At $0 per GPU-hour every layout ties on cost, and the ranking falls back to wall-clock.
+        lead = f"cheapest at $0 and the fastest of those: {best.days:.1f} days against {runner_up.days:.1f} for the runner-up"
+    elif rank_by == "cost":
         margin = runner_up.cost_usd / best.cost_usd - 1
         lead = f"cheapest: {format_usd(best.cost_usd)}, {margin:.2%} less than the runner-up"
     else:
@@ -358,14 +361,26 @@ def _smallest_change(
         )
     if days is not None and not (fits & reasons["days"]).any():
         fastest = float(results["days"][fits].min())
+        more_gpus = "raise --max-gpus"
+        scale = 2
+        while scale <= MAX_GPU_SCALE:
+            _, larger = _search(arch, gpus, prices, tokens, seq, global_batch, max_gpus * scale, optimizer, None)
+            in_time = larger["fits"] & (larger["days"] <= days) if larger else None
+            if in_time is not None and in_time.any():
+                more_gpus = f"raise --max-gpus to {int(larger['gpus'][in_time].min()):,}"
+                break
+            scale *= 2
         return (
             f"no layout that fits finishes within --days {days:g}: the fastest takes {fastest:.1f} days; "
-            f"raise --days to {math.ceil(fastest)} or raise --max-gpus"
+            f"raise --days to {math.ceil(fastest)} or {more_gpus}"
         )
     meets_time = fits & reasons["days"]
     cheapest = float(results["cost"][meets_time].min())
+    # Round the suggested budget up to three significant digits, so that the printed value is enough.
+    step = 10 ** (math.floor(math.log10(cheapest)) - 2) if cheapest > 0 else 1
+    enough = math.ceil(cheapest / step) * step
     return (
         f"no layout that fits{' within --days' if days is not None else ''} costs at most --budget {format_usd(budget or 0)}: "
-        f"the cheapest costs {format_usd(cheapest)}; raise --budget to {format_usd(cheapest)}"
+        f"the cheapest costs {format_usd(cheapest)}; raise --budget to {format_usd(enough)}"
         + (" or relax --days" if days is not None else "")
     )

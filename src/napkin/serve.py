@@ -8,7 +8,9 @@ at most w − 1 tokens (`napkin.memory.cached_tokens`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .arch import ModelArch
@@ -162,6 +164,13 @@ def serve_size(
         raise OptionError(f"--gpus {gpus} is not a multiple of --tp {tp}: replicas need whole groups of {tp} GPUs")
     if ep > gpus:
         raise OptionError(f"--ep {ep} is larger than --gpus {gpus}: expert parallelism spreads experts over the GPUs given")
+    if ep > 1 and ep % tp:
+        # vLLM's --enable-expert-parallel sets the EP size to tp × dp, so the expert groups span
+        # whole replicas (https://docs.vllm.ai/en/v0.10.1.1/serving/expert_parallel_deployment.html).
+        raise OptionError(
+            f"--ep {ep} is not a multiple of --tp {tp}: expert parallelism spans whole tensor-parallel groups, "
+            f"so use --ep {tp} or a multiple of it up to --gpus {gpus}"
+        )
     sizes = tensor_parallel_sizes(arch)
     if tp not in sizes:
         att = arch.attention
@@ -205,10 +214,10 @@ def _fixes(
 ) -> list[str]:
     """Return the smallest single changes under which one request of `context` tokens fits."""
 
-    def fits(**changes: object) -> bool:
+    def fits(engine: EngineSettings = settings, **changes: object) -> bool:
         values = {"gpus": gpus, "tp": tp, "ep": ep, "weights_dtype": weights_dtype, "kv_dtype": kv_dtype, **changes}
         try:
-            size = serve_size(arch, gpu, context, settings, raise_if_short=False, **values)  # type: ignore[arg-type]
+            size = serve_size(arch, gpu, context, engine, raise_if_short=False, **values)  # type: ignore[arg-type]
         except OptionError:
             return False
         return size.fits
@@ -226,6 +235,30 @@ def _fixes(
         fixes.append("--kv-dtype fp8")
     if budget.kv_cache_bytes_per_gpu > 0 and longest >= 1:
         fixes.append(f"a context of at most {longest:,} tokens")
+    fixes += _engine_fixes(settings, budget, fits)
+    return fixes
+
+
+# An engine setting changed from its default, and the option that sets it.
+_ENGINE_OPTIONS = {
+    "gpu_total_bytes": "--gpu-total", "block_size": "--block-size", "max_num_batched_tokens": "--max-num-batched-tokens", "max_num_seqs": "--max-num-seqs",
+    "non_torch_bytes": "--non-torch-memory", "activation_peak_bytes": "--activation-peak", "cuda_graph_bytes": "--cuda-graph-memory",
+}
+
+
+def _engine_fixes(settings: EngineSettings, budget: KVBudget, fits: Callable[..., bool]) -> list[str]:
+    """Return the engine settings whose default, or a higher --gpu-memory-utilization, would fit."""
+    fixes = []
+    if settings.kv_cache_memory_bytes is None and budget.gpu_memory_utilization < 1:
+        for step in range(math.ceil(budget.gpu_memory_utilization * 100) + 1, 101):
+            if fits(dataclasses.replace(settings, gpu_memory_utilization=step / 100)):
+                fixes.append(f"--gpu-memory-utilization {step / 100:g}")
+                break
+    defaults = EngineSettings(engine=settings.engine)
+    for name, option in _ENGINE_OPTIONS.items():
+        default = getattr(defaults, name)
+        if getattr(settings, name) != default and fits(dataclasses.replace(settings, **{name: default})):
+            fixes.append(f"{option} {default:g}" if isinstance(default, int) else f"drop {option}")
     return fixes
 
 
@@ -302,7 +335,8 @@ def cheapest_fleet(
     For each tensor-parallel size on one node, the batch is the largest that meets the TPOT
     target and fits the KV cache. Replicas = ⌈qps ÷ requests/s per replica⌉; a replica completes
     B ÷ (B · TTFT + output · TPOT) requests per second. GPU types without a price, or on which
-    no layout meets the target, are left out.
+    no layout meets the target, are left out; when that leaves none, raises an `OptionError`
+    that names the lowest TPOT reachable.
     """
     if not (qps > 0 and math.isfinite(qps)):
         raise OptionError(f"invalid --qps {qps!r}: must be a positive number of requests per second, e.g. 20")
@@ -314,12 +348,45 @@ def cheapest_fleet(
         if gpu.usd_per_hour is None:
             continue
         best = None
-        for tp in tensor_parallel_sizes(arch):
-            if tp > gpu.gpus_per_node or (tp > 1 and not gpu.intra_node_bytes_per_s):
-                continue
+        for tp in _node_tp_sizes(arch, gpu):
             option = _fleet_for_tp(arch, gpu, tp, qps, tpot_target_s, prompt, output, settings, latency, weights_dtype, kv_dtype, gpu.usd_per_hour)
             if option and (best is None or option.usd_per_hour < best.usd_per_hour):
                 best = option
         if best:
             options.append(best)
+    if not options:
+        raise OptionError(_no_fleet_message(arch, gpus, tpot_target_s, prompt, output, settings, latency, weights_dtype, kv_dtype))
     return tuple(sorted(options, key=lambda option: option.usd_per_hour))
+
+
+def _node_tp_sizes(arch: ModelArch, gpu: GPU) -> list[int]:
+    """Return the tensor-parallel sizes of `arch` that fit in one node of `gpu`."""
+    return [tp for tp in tensor_parallel_sizes(arch) if tp <= gpu.gpus_per_node and (tp == 1 or gpu.intra_node_bytes_per_s)]
+
+
+def _no_fleet_message(
+    arch: ModelArch, gpus: list[GPU], tpot_target_s: float, prompt: int, output: int, settings: EngineSettings,
+    latency: LatencySettings, weights_dtype: str, kv_dtype: str,
+) -> str:
+    """Explain why no GPU type serves the rate: no price, no room for one request, or the TPOT target."""
+    names = ", ".join(gpu.name for gpu in gpus)
+    priced = [gpu for gpu in gpus if gpu.usd_per_hour is not None]
+    if not priced:
+        return f"no price for {names}: name a GPU type with a catalog price (run 'napkin gpus')"
+    fastest = None
+    for gpu in priced:
+        for tp in _node_tp_sizes(arch, gpu):
+            size = serve_size(arch, gpu, prompt + output, settings, gpus=tp, tp=tp, weights_dtype=weights_dtype, kv_dtype=kv_dtype, raise_if_short=False)
+            if size.max_concurrency < 1:
+                continue
+            tpot = latency_row(arch, gpu, 1, prompt, output, tp, size.budget.weights, kv_dtype, latency, None).tpot_s
+            if fastest is None or tpot < fastest[0]:
+                fastest = (tpot, gpu.name, tp)
+    if fastest is None:
+        return (f"{arch.name} cannot hold one request of {prompt + output:,} tokens on one node of {names}: use a GPU type "
+                "with more memory, a lower-precision --weights-dtype or --kv-dtype, or shorter --prompt and --output")
+    tpot, name, tp = fastest
+    # Round the suggestion up so that the value printed is reachable.
+    reachable_ms = math.ceil(tpot * 1e5) / 100
+    return (f"no GPU type reaches TPOT ≤ {tpot_target_s * 1e3:.3g} ms on one node: the lowest is {tpot * 1e3:.3g} ms "
+            f"({name}, tp {tp}, batch 1); raise --tpot to {reachable_ms:g}ms or more")

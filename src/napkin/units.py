@@ -220,6 +220,8 @@ def parse_flop_rate(text: str, what: str = "peak FLOP/s") -> float:
     if not match:
         raise UnitError(f"invalid {what} {raw!r}: expected a rate such as 990T or 990TFLOP/s")
     number = _to_float(match.group(1), raw, what)
+    if number <= 0 or math.isinf(number):
+        _check_finite(number, raw, what, allow_zero=False)  # rejects it before the unit hint repeats it
     prefix = match.group(2)
     if prefix == "" and match.group(3) is None:
         # A bare 990 would be read as 990 FLOP/s, so require a prefix or the unit.
