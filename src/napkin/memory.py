@@ -215,8 +215,8 @@ their 16-bit input, 2·s·b·(a + a_kv)·d bytes."""
 #   matmuls, so it keeps a·d-wide keys and values;
 # - gpt-oss and OLMo 2 multiply the RMSNorm weight in fp32 (8 bytes per element, as Gemma);
 #   gpt-oss computes its
-#   sink softmax in 16 bits (2 bytes per score), and its clamped SwiGLU keeps four more f-wide
-#   tensors (the clamped gate and up projections, the sigmoid and its product with the gate).
+#   sink softmax in 16 bits (2 bytes per score), and its clamped SwiGLU keeps three more f-wide
+#   tensors than SwiGLU (the clamped gate and up projections and the sigmoid).
 _LLAMA_RMSNORM = SavedTensorProfile("transformers", 6, 4, 6, 4, 0, 6, 2, 38, True)
 _TRANSFORMERS_PROFILES = {
     "gemma2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 8, 2, 38, True),
@@ -224,7 +224,7 @@ _TRANSFORMERS_PROFILES = {
     "gemma3_text": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
     "gpt2": SavedTensorProfile("transformers", 2, 8, 0, 0, 3, 6, 2, 38, True),
     "falcon": SavedTensorProfile("transformers", 2, 8, 0, 0, 0, 6, 2, 38, True),
-    "gpt_oss": SavedTensorProfile("transformers", 8, 4, 0, 0, 4, 2, 2, 38, True),
+    "gpt_oss": SavedTensorProfile("transformers", 8, 4, 0, 0, 3, 2, 2, 38, True),
     "olmo2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
 }
 

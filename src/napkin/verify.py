@@ -8,7 +8,7 @@ downloaded) and measures one quantity with PyTorch's own tools:
   plus backward, on the meta device. Routed experts run through transformers' ``batched_mm``
   experts implementation, which gathers each token's k expert matrices and multiplies them in
   one ``bmm``. It has no data-dependent indexing, so the meta device runs every routed
-  token-expert product and FlopCounterMode sees all of them;
+  token-expert product and FlopCounterMode counts all of them;
 - KV cache: the tensors in the cache that a forward pass with ``use_cache=True`` returns;
 - activations: the storages saved for backward, seen through
   ``torch.autograd.graph.saved_tensors_hooks`` (parameters excluded, each storage once);
@@ -277,7 +277,7 @@ def _decoder_layers(model) -> Any:
 
 def _inputs(seq: int, batch: int, device: str) -> dict[str, Any]:
     """Return token ids and an all-ones attention mask (without the explicit mask, transformers'
-    mask code calls ``.item()``, which the meta device cannot answer)."""
+    mask code calls ``.item()``, which fails on the meta device)."""
     import torch
 
     ids = torch.zeros((batch, seq), dtype=torch.long, device=device)
@@ -405,12 +405,13 @@ def _tensor_bytes(tensor) -> int:
     return tensor.numel() * tensor.element_size()
 
 
-def measure_kv(text: Mapping[str, Any], arch: ModelArch, kept: list[int], seq: int, batch: int, device: str = "auto") -> tuple[float, str, str]:
-    """Return (KV bytes per token of the full model, device, note) after one `seq`-token forward.
+def measure_kv(
+    text: Mapping[str, Any], arch: ModelArch, kept: list[int], seq: int, batch: int, device: str = "auto"
+) -> tuple[float, str]:
+    """Return (KV bytes per token of the full model, device) after one `seq`-token forward pass.
 
-    For MLA the measured quantity is the latent that ``kv_a_proj_with_mqa`` produces per token
-    (kv_lora_rank + qk_rope_head_dim wide), which MLA inference caches. transformers' own cache
-    for DeepSeek stores the decompressed per-head keys and values instead; the note gives that size.
+    The bytes are those of the keys and values in each layer of the returned cache. For MLA,
+    transformers 5.25 caches the compressed latent and the shared rope key, as MLA inference does.
     """
     import torch
 
@@ -419,27 +420,13 @@ def measure_kv(text: Mapping[str, Any], arch: ModelArch, kept: list[int], seq: i
     device = _bytes_device(small, 2, device)
     model = build_model(shrunk, device, attention=_attention_for(arch, device), experts=_experts_for(arch))
     model.eval()
-    latents: dict[int, int] = {}
-    handles = []
-    for index, block in enumerate(_decoder_layers(model)):
-        projection = getattr(getattr(block, "self_attn", None), "kv_a_proj_with_mqa", None)
-        if projection is not None:
-            handles.append(projection.register_forward_hook(
-                lambda module, args, output, index=index: latents.__setitem__(index, _tensor_bytes(output))
-            ))
     with torch.no_grad():
         output = model(**_inputs(seq, batch, device), use_cache=True)
-    for handle in handles:
-        handle.remove()
-    cache_bytes = []
-    for layer in output.past_key_values.layers:
-        cache_bytes.append(float(sum(_tensor_bytes(t) for t in (layer.keys, layer.values) if t is not None)))
-    note = ""
-    if latents:
-        hf_total = sum(_per_kind(arch, kept, cache_bytes)) / (seq * batch)
-        note = f"MLA latent from kv_a_proj_with_mqa; transformers' cache holds decompressed K and V, {hf_total:,.0f} bytes/token"
-        cache_bytes = [float(latents[i]) for i in range(len(kept))]
-    return sum(_per_kind(arch, kept, cache_bytes)) / (seq * batch), device, note
+    cache_bytes = [
+        float(sum(_tensor_bytes(t) for t in (layer.keys, layer.values) if t is not None))
+        for layer in output.past_key_values.layers
+    ]
+    return sum(_per_kind(arch, kept, cache_bytes)) / (seq * batch), device
 
 
 def _sdpa_ok(arch: ModelArch) -> bool:
@@ -632,8 +619,8 @@ def _verify(config: Mapping[str, Any], name: str, seq: int, batch: int, layers: 
 
     # 3. Bytes, on a copy with a few blocks.
     byte_kept = _kept_layers(arch, layers if layers is not None else _default_byte_layers(arch))
-    kv, kv_device, kv_note = measure_kv(text, arch, byte_kept, seq, batch, device)
-    rows.append(Row("kv_cache_bytes_per_token", kv_cache_bytes(arch, seq) / seq, kv, TOLERANCES["kv_cache_bytes_per_token"], kv_note))
+    kv, kv_device = measure_kv(text, arch, byte_kept, seq, batch, device)
+    rows.append(Row("kv_cache_bytes_per_token", kv_cache_bytes(arch, seq) / seq, kv, TOLERANCES["kv_cache_bytes_per_token"]))
 
     state, small, state_device = measure_training_state(text, arch, byte_kept, seq, device)
     n_small = count_params(small).total
