@@ -8,7 +8,7 @@ that form a total state that they leave it out.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .arch import Layer, ModelArch, MoE
@@ -173,7 +173,11 @@ class SavedTensorProfile:
     what eager attention keeps per entry of the s×s score matrix, before dropout. The MoE fields
     are what an experts implementation keeps per element of each routed expert's h-wide output
     and per (token, expert) pair for the routing (indices and weights). `eager_repeats_kv` is
-    true when eager attention multiplies (and so keeps) keys and values repeated to all query heads.
+    true when eager attention multiplies (and so keeps) keys and values repeated to all query
+    heads. `fused_qkv_keeps_qk` is true when the values kept for backward are a view of one fused
+    q/k/v projection output, which keeps its q and k parts alive too. `flash_output_copied` is
+    true when the SDPA output and the output projection's input are two copies.
+    `router_input_fp32` is true when the MoE router multiplies (and keeps) an fp32 copy of its input.
     """
 
     name: str
@@ -186,6 +190,9 @@ class SavedTensorProfile:
     expert_output_bytes_per_element: float = 0
     routing_bytes_per_pair: float = 0
     eager_repeats_kv: bool = False
+    fused_qkv_keeps_qk: bool = False
+    flash_output_copied: bool = False
+    router_input_fp32: bool = False
 
 
 FUSED_KERNELS = SavedTensorProfile("fused")
@@ -214,9 +221,14 @@ their 16-bit input, 2·s·b·(a + a_kv)·d bytes."""
 # - eager attention repeats GQA keys and values to every query head (repeat_kv) before the
 #   matmuls, so it keeps a·d-wide keys and values;
 # - gpt-oss and OLMo 2 multiply the RMSNorm weight in fp32 (8 bytes per element, as Gemma);
-#   gpt-oss computes its
-#   sink softmax in 16 bits (2 bytes per score), and its clamped SwiGLU keeps three more f-wide
-#   tensors than SwiGLU (the clamped gate and up projections and the sigmoid).
+# - gpt-oss computes its sink softmax in 16 bits (2 bytes per score), and its clamped SwiGLU
+#   keeps three more f-wide tensors than SwiGLU (the clamped gate and up projections and the
+#   sigmoid);
+# - Phi-3 slices q, k and v from one fused projection. Rotary embedding makes new q and k, but
+#   v stays a view, so SDPA keeps the whole fused output. With the query sliced that way, CPU
+#   SDPA returns its output in (b, a, s, d) layout, so the reshape before the output projection
+#   copies it and both copies are kept;
+# - DeepSeek's router computes its scores in fp32, so it keeps an fp32 copy of its input.
 _LLAMA_RMSNORM = SavedTensorProfile("transformers", 6, 4, 6, 4, 0, 6, 2, 38, True)
 _TRANSFORMERS_PROFILES = {
     "gemma2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 8, 2, 38, True),
@@ -226,6 +238,11 @@ _TRANSFORMERS_PROFILES = {
     "falcon": SavedTensorProfile("transformers", 2, 8, 0, 0, 0, 6, 2, 38, True),
     "gpt_oss": SavedTensorProfile("transformers", 8, 4, 0, 0, 3, 2, 2, 38, True),
     "olmo2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
+    "deepseek_v2": replace(_LLAMA_RMSNORM, router_input_fp32=True),
+    "deepseek_v3": replace(_LLAMA_RMSNORM, router_input_fp32=True),
+    "phi3": SavedTensorProfile(
+        "transformers", 6, 4, 6, 4, 0, 6, 2, 38, True, fused_qkv_keeps_qk=True, flash_output_copied=True
+    ),
 }
 
 
@@ -286,6 +303,9 @@ def activation_bytes_per_layer(
 
     # 2. Attention: Q and K for the scores, V, the output projection's input.
     if att.kind == "mla":
+        # NOTE: with q/k width ≠ v width, PyTorch 2.13's CPU SDPA falls back to its math backend,
+        # which keeps fp32 Q, K, V and the fp32 s×s softmax output. That backend is not modelled,
+        # so `napkin verify` measures MLA with eager attention.
         # Each latent (query, if compressed, and key-value) passes a norm and feeds an up-projection.
         latent_width = (att.q_lora_rank or 0) + att.kv_lora_rank
         latent_norms = 2 if att.q_lora_rank else 1
@@ -294,10 +314,18 @@ def activation_bytes_per_layer(
         values = 2 * sb * att.num_heads * att.value_head_dim / t
         attention = latent / replicated + q_and_k + values
     else:
-        kept_kv_heads = att.num_heads if attention_kernel == "eager" and profile.eager_repeats_kv and recompute == "none" else att.num_kv_heads
+        kept_kv_heads = att.num_kv_heads
+        if attention_kernel == "eager" and profile.eager_repeats_kv and recompute == "none":
+            kept_kv_heads = att.num_heads
         q_and_k = 2 * sb * (att.num_heads + kept_kv_heads) * att.head_dim / t
         values = 2 * sb * kept_kv_heads * att.head_dim / t
         attention = q_and_k + values
+        if profile.fused_qkv_keeps_qk:
+            attention += 2 * sb * (att.num_heads + att.num_kv_heads) * att.head_dim / t
+        # NOTE: Falcon's CPU SDPA keeps about 2·s·b·h bytes more than this without recomputation
+        # (measured at 512 tokens); the tensor is not traced.
+        if profile.flash_output_copied and attention_kernel == "flash" and recompute == "none":
+            attention += 2 * sb * att.num_heads * att.head_dim / t
     attention += 2 * sb * att.num_heads * att.value_head_dim / t + projection_inputs / 2
     if att.qk_norm != "none":
         normed_heads = att.num_heads + att.num_kv_heads
@@ -305,9 +333,6 @@ def activation_bytes_per_layer(
         per_token = profile.qk_norm_bytes_per_element * normed_heads * att.head_dim + profile.qk_norm_bytes_per_row * rows
         attention += sb * per_token / t
 
-    # NOTE: with MLA (q/k width ≠ v width) PyTorch 2.13's CPU SDPA falls back to its math
-    # backend, which keeps fp32 copies of Q, K and V and the fp32 s×s softmax output; that
-    # backend is not modelled, so `napkin verify` measures MLA with eager attention.
     # 3. Scores: eager attention keeps the softmax output (and dropout's mask and output);
     #    flash attention keeps only the fp32 log-sum-exp. Selective recomputation drops both.
     heads_per_rank = att.num_heads / t
@@ -328,7 +353,11 @@ def activation_bytes_per_layer(
         shared = 0
         if moe.shared:
             shared = ((8 if moe.shared.gated else 4) + 2 * profile.activation_extra_tensors) * moe.shared.intermediate_size
+        # NOTE: DeepSeek's group-limited router keeps a few more small tensors than this
+        # (measured: 2-3% of a DeepSeek block), which are not modelled.
         router = 4 * moe.num_experts  # fp32 router probabilities per token
+        if profile.router_input_fp32:
+            router += 4 * h
         mlp = mlp_input + sb * (routed + shared) / t + sb * router / replicated
     else:
         per_token_tensors = (8 if layer.mlp.gated else 4) + 2 * profile.activation_extra_tensors

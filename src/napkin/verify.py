@@ -69,6 +69,7 @@ may make before it moves to the meta device."""
 SHRUNK_VOCAB = 1024
 """Vocabulary of the copies used for byte measurements; per-layer bytes do not depend on it."""
 
+_PER_LAYER_WINDOW_FAMILIES = ("gemma2", "gemma3_text", "gpt_oss", "qwen2", "qwen3", "qwen3_moe")
 _TOKEN_ID_KEYS = ("pad_token_id", "bos_token_id", "eos_token_id", "decoder_start_token_id")
 
 
@@ -212,10 +213,11 @@ def shrink_config(text: Mapping[str, Any], arch: ModelArch, kept: list[int], voc
     shrunk = dict(text)
     shrunk[_layer_count_key(text)] = len(kept)
     model_type = text.get("model_type")
-    windows = [arch.layers[i].sliding_window for i in kept]
-    if "layer_types" in text or model_type in ("gemma2", "gemma3_text", "gpt_oss") or any(windows) and model_type in ("qwen2", "qwen3", "qwen3_moe"):
-        if any(layer.sliding_window for layer in arch.layers) or "layer_types" in text:
-            shrunk["layer_types"] = ["sliding_attention" if w else "full_attention" for w in windows]
+    # Families whose windows vary by layer take an explicit per-layer list; uniform windows
+    # (Mistral, Phi-3) need nothing.
+    has_windows = any(layer.sliding_window for layer in arch.layers)
+    if "layer_types" in text or (has_windows and model_type in _PER_LAYER_WINDOW_FAMILIES):
+        shrunk["layer_types"] = ["sliding_attention" if arch.layers[i].sliding_window else "full_attention" for i in kept]
     if model_type in ("deepseek_v2", "deepseek_v3"):
         shrunk["first_k_dense_replace"] = sum(1 for i in kept if not arch.layers[i].is_moe)
     if model_type == "qwen3_moe" and text.get("mlp_only_layers"):
@@ -461,10 +463,11 @@ def _register_selective_attention() -> None:
 def _saved_bytes_by_block(model) -> Iterator[list[float]]:
     """Count the bytes of the storages saved for backward, attributed to the block that saves them.
 
-    Parameter storages are skipped and each storage is counted once. A block's pre-hook opens
-    its attribution and its forward hook hands over to the next block, so a checkpointed
-    block's saved inputs, which the checkpoint stores before the block's own hooks run, count
-    for that block. Anything saved after the last block (final norm, LM head) is left out.
+    Parameter storages are skipped and each storage is counted once. Attribution opens when the
+    input embedding has run; a block's pre-hook then claims what follows, and its forward hook
+    hands over to the next block, so a checkpointed block's saved inputs, which the checkpoint
+    stores before the block's own hooks run, count for that block. Anything saved after the
+    last block (final norm, LM head) is left out.
     """
     import torch
 
@@ -472,7 +475,7 @@ def _saved_bytes_by_block(model) -> Iterator[list[float]]:
     per_block = [0.0] * len(blocks)
     parameters = {p.untyped_storage()._cdata for p in model.parameters()}
     seen: set[int] = set()
-    current = [0]
+    current = [len(blocks)]  # nothing is attributed until the input embedding has run
 
     def pack(tensor):
         storage = tensor.untyped_storage()
@@ -484,7 +487,7 @@ def _saved_bytes_by_block(model) -> Iterator[list[float]]:
         return tensor
 
     keep: list[Any] = []
-    handles = []
+    handles = [model.get_input_embeddings().register_forward_hook(lambda module, args, output: current.__setitem__(0, 0))]
     for index, block in enumerate(blocks):
         handles.append(block.register_forward_pre_hook(lambda module, args, index=index: current.__setitem__(0, index)))
         handles.append(block.register_forward_hook(lambda module, args, output, index=index: current.__setitem__(0, index + 1)))
@@ -581,7 +584,7 @@ def verify_model(
 
     Parameters are counted at full depth. FLOPs run on the meta device with the blocks that
     `layers` keeps (all when None) and are scaled back to full depth. Byte measurements use a
-    copy with one block of each kind (or `layers` blocks) and a 1,024-token vocabulary, on
+    copy with two blocks of each kind (or `layers` blocks) and a 1,024-token vocabulary, on
     `device`: "cpu", "meta", or "auto" (CPU while the copy fits in `CPU_BYTES_LIMIT`).
     """
     if device not in ("auto", "cpu", "meta"):
@@ -647,8 +650,9 @@ def _verify(config: Mapping[str, Any], name: str, seq: int, batch: int, layers: 
 
 
 def _default_byte_layers(arch: ModelArch) -> int:
-    """One block of each kind: enough for per-block bytes, and the least memory."""
-    return len(set(arch.layers))
+    """Return two blocks of each kind, so that each kind is measured in a block other than the
+    first, which also saves tensors that every block shares (token ids, rotary tables)."""
+    return min(arch.num_layers, 2 * len(set(arch.layers)))
 
 
 def config_from_file(path: str) -> dict[str, Any]:
