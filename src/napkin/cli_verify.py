@@ -12,11 +12,12 @@ from typing import Any
 import click
 
 from .cli import _emit_json, main
+from .errors import OptionError
 from .options import LENGTH, WHOLE, json_option
 
 
-def _load_config(spec: str) -> tuple[dict[str, Any], str]:
-    """Return the config.json dict of a preset or a path, and the model's name.
+def _load_config(spec: str) -> tuple[dict[str, Any], Any]:
+    """Return the config.json dict of a preset or a path, and the model's architecture.
 
     `load_model` runs first so that a bad name or file fails with its usual one-line message.
     """
@@ -27,8 +28,8 @@ def _load_config(spec: str) -> tuple[dict[str, Any], str]:
     if spec.endswith(".json") or os.sep in spec or "/" in spec or os.path.isdir(spec):
         path = os.path.join(spec, "config.json") if os.path.isdir(spec) else spec
         with open(path, "rb") as handle:
-            return load_config_text(handle.read(), path), arch.name
-    return resolve_preset(spec).config(), arch.name
+            return load_config_text(handle.read(), path), arch
+    return resolve_preset(spec).config(), arch
 
 
 def _format(value: float) -> str:
@@ -72,8 +73,8 @@ def _render(report: Any) -> None:
     "--layers",
     type=WHOLE,
     default=None,
-    help="Measure FLOPs on an N-layer copy (at least one block of each kind) and scale back per layer "
-    "[default: all layers, on the meta device].",
+    help="Measure on an N-layer copy (at least one block of each kind) and scale back per layer "
+    "[default: all layers for FLOPs, two blocks of each kind for bytes].",
 )
 @click.option(
     "--device",
@@ -96,8 +97,12 @@ def verify_command(model: str, seq: int, batch: int, layers: int | None, device:
     from .verify import require_torch, verify_model
 
     require_torch()
-    config, name = _load_config(model)
-    report = verify_model(config, name, seq, batch, layers, device)
+    config, arch = _load_config(model)
+    # A real forward pass past the model's positions fails inside transformers, so reject it here.
+    limit = arch.max_position_embeddings
+    if limit and seq > limit:
+        raise OptionError(f"--seq {seq:,} is longer than {arch.name}'s maximum of {limit:,} positions; use --seq {limit:,} or less")
+    report = verify_model(config, arch.name, seq, batch, layers, device)
     if as_json:
         _emit_json(report.to_dict())
     else:
