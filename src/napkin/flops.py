@@ -44,6 +44,13 @@ class FlopCount:
     def forward_flop_per_token_causal(self) -> float:
         return self.matmul_flop_per_token + self.attention_flop_per_token_causal
 
+    @property
+    def train_flop_per_token_at_seq(self) -> float:
+        """Forward plus backward: 3 × the forward count, because the backward pass of each matmul
+        computes two products of the forward's size, one for the input gradient and one for
+        the weight (or second operand) gradient."""
+        return 3 * self.forward_flop_per_token_at_seq
+
 
 def _attention_matmul_params(att: Attention, h: int) -> int:
     a = att.num_heads

@@ -8,7 +8,7 @@ that form a total state that they leave it out.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from .arch import Layer, ModelArch, MoE
@@ -19,6 +19,8 @@ __all__ = [
     "DTYPE_BYTES",
     "OPTIMIZERS",
     "OptimizerBytes",
+    "SavedTensorProfile",
+    "FUSED_KERNELS",
     "TrainingState",
     "activation_bytes_per_layer",
     "activation_bytes_total",
@@ -29,6 +31,7 @@ __all__ = [
     "kv_cache_bytes_per_token_per_layer",
     "min_gpus",
     "training_state",
+    "transformers_profile",
     "weight_bytes",
 ]
 
@@ -159,6 +162,95 @@ class ActivationParts:
         return self.norms + self.attention + self.attention_scores + self.mlp + self.dropout_masks
 
 
+@dataclass(frozen=True)
+class SavedTensorProfile:
+    """Bytes that one implementation's norm, activation and softmax code keeps for backward.
+
+    `norm_bytes_per_element` and `norm_bytes_per_row` are what each h-wide norm keeps besides
+    the 16-bit output that the next projection saves as its input. The q/k-norm fields are the
+    same for the norms on queries and keys. `activation_extra_tensors` counts f-wide 16-bit
+    tensors an MLP activation keeps beyond its input and output. `softmax_bytes_per_score` is
+    what eager attention keeps per entry of the s×s score matrix, before dropout. The MoE fields
+    are what an experts implementation keeps per element of each routed expert's h-wide output
+    and per (token, expert) pair for the routing (indices and weights). `eager_repeats_kv` is
+    true when eager attention multiplies (and so keeps) keys and values repeated to all query
+    heads. `fused_qkv_keeps_qk` is true when the values kept for backward are a view of one fused
+    q/k/v projection output, which keeps its q and k parts alive too. `flash_output_copied` is
+    true when the SDPA output and the output projection's input are two copies.
+    `router_input_fp32` is true when the MoE router multiplies (and keeps) an fp32 copy of its input.
+    """
+
+    name: str
+    norm_bytes_per_element: float = 2
+    norm_bytes_per_row: float = 0
+    qk_norm_bytes_per_element: float = 0
+    qk_norm_bytes_per_row: float = 0
+    activation_extra_tensors: int = 0
+    softmax_bytes_per_score: float = 2
+    expert_output_bytes_per_element: float = 0
+    routing_bytes_per_pair: float = 0
+    eager_repeats_kv: bool = False
+    fused_qkv_keeps_qk: bool = False
+    flash_output_copied: bool = False
+    router_input_fp32: bool = False
+
+
+FUSED_KERNELS = SavedTensorProfile("fused")
+"""Korthikanti et al. 2022's count: fused norm and activation kernels (Megatron-LM) keep only
+their 16-bit input, and eager attention keeps the 16-bit softmax output.
+
+NOTE: this profile leaves out the q/k norms of Qwen 3, Gemma 3 and OLMo 2, which keep at least
+their 16-bit input, 2·s·b·(a + a_kv)·d bytes."""
+
+# transformers 5.25 eager code, measured with saved_tensors_hooks (napkin verify):
+# - LlamaRMSNorm and its copies upcast the input to fp32 and keep that copy (4 bytes per
+#   element), the fp32 reciprocal RMS per row (4 bytes), and the normalised 16-bit tensor
+#   that the weight multiplies (2 bytes);
+# - Gemma's RMSNorm also normalises in fp32 and multiplies by (1 + weight) in fp32, so it
+#   keeps the fp32 input and the fp32 normalised tensor (8 bytes per element);
+# - nn.LayerNorm (GPT-2, Falcon) keeps its 16-bit input and a mean and reciprocal standard
+#   deviation per row (fp32 on CUDA; the CPU kernel keeps them in the input type);
+# - GPT-2's "gelu_new" is written out in Python: besides its input it keeps the tanh output,
+#   0.5·x and 1 + tanh(…), three more f-wide tensors;
+# - eager attention keeps the fp32 softmax output and its 16-bit copy that multiplies V
+#   (6 bytes per score); Gemma 2's soft-capping also keeps the tanh output (2 more bytes);
+# - the grouped_mm experts implementation keeps each routed expert's 16-bit output for the
+#   routing-weight gradient (2 bytes per element), and per (token, expert) pair the int64
+#   top-k index, three int64 sort and offset indices, the fp32 top-k weight and its 16-bit
+#   copy (38 bytes);
+# - eager attention repeats GQA keys and values to every query head (repeat_kv) before the
+#   matmuls, so it keeps a·d-wide keys and values;
+# - gpt-oss and OLMo 2 multiply the RMSNorm weight in fp32 (8 bytes per element, as Gemma);
+# - gpt-oss computes its sink softmax in 16 bits (2 bytes per score), and its clamped SwiGLU
+#   keeps three more f-wide tensors than SwiGLU (the clamped gate and up projections and the
+#   sigmoid);
+# - Phi-3 slices q, k and v from one fused projection. Rotary embedding makes new q and k, but
+#   v stays a view, so SDPA keeps the whole fused output. With the query sliced that way, CPU
+#   SDPA returns its output in (b, a, s, d) layout, so the reshape before the output projection
+#   copies it and both copies are kept;
+# - DeepSeek's router computes its scores in fp32, so it keeps an fp32 copy of its input.
+_LLAMA_RMSNORM = SavedTensorProfile("transformers", 6, 4, 6, 4, 0, 6, 2, 38, True)
+_TRANSFORMERS_PROFILES = {
+    "gemma2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 8, 2, 38, True),
+    "gemma3": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
+    "gemma3_text": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
+    "gpt2": SavedTensorProfile("transformers", 2, 8, 0, 0, 3, 6, 2, 38, True),
+    "falcon": SavedTensorProfile("transformers", 2, 8, 0, 0, 0, 6, 2, 38, True),
+    "gpt_oss": SavedTensorProfile("transformers", 8, 4, 0, 0, 3, 2, 2, 38, True),
+    "olmo2": SavedTensorProfile("transformers", 8, 4, 8, 4, 0, 6, 2, 38, True),
+    "deepseek_v2": replace(_LLAMA_RMSNORM, router_input_fp32=True),
+    "deepseek_v3": replace(_LLAMA_RMSNORM, router_input_fp32=True),
+    "phi3": SavedTensorProfile(
+        "transformers", 6, 4, 6, 4, 0, 6, 2, 38, True, fused_qkv_keeps_qk=True, flash_output_copied=True
+    ),
+}
+
+
+def transformers_profile(model_type: str) -> SavedTensorProfile:
+    """Return what transformers' eager code of a model family keeps for backward (see above)."""
+    return _TRANSFORMERS_PROFILES.get(model_type, _LLAMA_RMSNORM)
+
+
 def activation_bytes_per_layer(
     layer: Layer,
     hidden_size: int,
@@ -169,6 +261,7 @@ def activation_bytes_per_layer(
     dropout: bool = False,
     tp: int = 1,
     sequence_parallel: bool = False,
+    profile: SavedTensorProfile = FUSED_KERNELS,
 ) -> ActivationParts:
     """Return the bytes one block keeps for backward, with 16-bit activations.
 
@@ -185,10 +278,9 @@ def activation_bytes_per_layer(
     query and head. Dropout masks (1 byte per element) are counted only with `dropout`, since
     current models train without dropout.
 
-    NOTE: like the paper, this assumes fused norm and activation kernels (Megatron-LM). Eager
-    ``transformers`` code saves more: its RMSNorm keeps an fp32 copy of its input and the
-    normalised tensor (about +4·s·b·h bytes per norm), and GPT-2's tanh-GELU keeps several
-    f-wide intermediates.
+    `profile` says what the norm, activation and softmax code keeps. The default is the
+    paper's fused kernels; ``transformers_profile(model_type)`` gives what transformers' eager
+    code keeps (an fp32 copy of each RMSNorm input, for one).
     """
     if seq < 1 or micro_batch < 1 or tp < 1:
         raise OptionError(f"invalid sequence {seq}, micro-batch {micro_batch} or tp {tp}: each must be 1 or more")
@@ -206,20 +298,40 @@ def activation_bytes_per_layer(
         return ActivationParts(norms=2 * sb * h / replicated, attention=0, attention_scores=0, mlp=0, dropout_masks=0)
 
     # 1. Norm inputs and the (shared) inputs of the attention and MLP projections.
-    norms = layer.norms * 2 * sb * h / replicated
+    norms = layer.norms * sb * (profile.norm_bytes_per_element * h + profile.norm_bytes_per_row) / replicated
     projection_inputs = 2 * (2 * sb * h) / replicated
 
     # 2. Attention: Q and K for the scores, V, the output projection's input.
     if att.kind == "mla":
-        latent = 2 * sb * ((2 * att.q_lora_rank if att.q_lora_rank else 0) + 2 * att.kv_lora_rank)
+        # NOTE: with q/k width ≠ v width, PyTorch 2.13's CPU SDPA falls back to its math backend,
+        # which keeps fp32 Q, K, V and the fp32 s×s softmax output. That backend is not modelled,
+        # so `napkin verify` measures MLA with eager attention.
+        # Each latent (query, if compressed, and key-value) passes a norm and feeds an up-projection.
+        latent_width = (att.q_lora_rank or 0) + att.kv_lora_rank
+        latent_norms = 2 if att.q_lora_rank else 1
+        latent = sb * (latent_width * (profile.norm_bytes_per_element + 2) + latent_norms * profile.norm_bytes_per_row)
         q_and_k = 2 * sb * 2 * att.num_heads * att.qk_head_dim / t
         values = 2 * sb * att.num_heads * att.value_head_dim / t
         attention = latent / replicated + q_and_k + values
     else:
-        q_and_k = 2 * sb * (att.num_heads + att.num_kv_heads) * att.head_dim / t
-        values = 2 * sb * att.num_kv_heads * att.head_dim / t
+        kept_kv_heads = att.num_kv_heads
+        if attention_kernel == "eager" and profile.eager_repeats_kv and recompute == "none":
+            kept_kv_heads = att.num_heads
+        q_and_k = 2 * sb * (att.num_heads + kept_kv_heads) * att.head_dim / t
+        values = 2 * sb * kept_kv_heads * att.head_dim / t
         attention = q_and_k + values
+        if profile.fused_qkv_keeps_qk:
+            attention += 2 * sb * (att.num_heads + att.num_kv_heads) * att.head_dim / t
+        # NOTE: Falcon's CPU SDPA keeps about 2·s·b·h bytes more than this without recomputation
+        # (measured at 512 tokens); the tensor is not traced.
+        if profile.flash_output_copied and attention_kernel == "flash" and recompute == "none":
+            attention += 2 * sb * att.num_heads * att.head_dim / t
     attention += 2 * sb * att.num_heads * att.value_head_dim / t + projection_inputs / 2
+    if att.qk_norm != "none":
+        normed_heads = att.num_heads + att.num_kv_heads
+        rows = normed_heads if att.qk_norm == "per_head" else 2
+        per_token = profile.qk_norm_bytes_per_element * normed_heads * att.head_dim + profile.qk_norm_bytes_per_row * rows
+        attention += sb * per_token / t
 
     # 3. Scores: eager attention keeps the softmax output (and dropout's mask and output);
     #    flash attention keeps only the fp32 log-sum-exp. Selective recomputation drops both.
@@ -227,7 +339,7 @@ def activation_bytes_per_layer(
     if recompute == "selective":
         scores = 0.0
     elif attention_kernel == "eager":
-        scores = (2 + (3 if dropout else 0)) * heads_per_rank * s * s * b
+        scores = (profile.softmax_bytes_per_score + (3 if dropout else 0)) * heads_per_rank * s * s * b
     else:
         scores = 4 * heads_per_rank * sb
 
@@ -235,15 +347,20 @@ def activation_bytes_per_layer(
     mlp_input = projection_inputs / 2
     if isinstance(layer.mlp, MoE):
         moe = layer.mlp
-        per_token_tensors = 8 if moe.expert.gated else 4
-        routed = moe.experts_per_token * (2 * h + per_token_tensors * moe.expert.intermediate_size)
+        per_token_tensors = (8 if moe.expert.gated else 4) + 2 * profile.activation_extra_tensors
+        per_pair = (2 + profile.expert_output_bytes_per_element) * h + per_token_tensors * moe.expert.intermediate_size
+        routed = moe.experts_per_token * (per_pair + profile.routing_bytes_per_pair)
         shared = 0
         if moe.shared:
-            shared = (8 if moe.shared.gated else 4) * moe.shared.intermediate_size
+            shared = ((8 if moe.shared.gated else 4) + 2 * profile.activation_extra_tensors) * moe.shared.intermediate_size
+        # NOTE: DeepSeek's group-limited router keeps a few more small tensors than this
+        # (measured: 2-3% of a DeepSeek block), which are not modelled.
         router = 4 * moe.num_experts  # fp32 router probabilities per token
+        if profile.router_input_fp32:
+            router += 4 * h
         mlp = mlp_input + sb * (routed + shared) / t + sb * router / replicated
     else:
-        per_token_tensors = 8 if layer.mlp.gated else 4
+        per_token_tensors = (8 if layer.mlp.gated else 4) + 2 * profile.activation_extra_tensors
         mlp = mlp_input + per_token_tensors * sb * layer.mlp.intermediate_size / t
 
     # 5. Dropout masks after attention and after the MLP.
@@ -260,6 +377,7 @@ def activation_bytes_total(
     dropout: bool = False,
     tp: int = 1,
     sequence_parallel: bool = False,
+    profile: SavedTensorProfile = FUSED_KERNELS,
 ) -> dict[str, float]:
     """Return a model's activation bytes for one micro-batch, by part.
 
@@ -269,14 +387,18 @@ def activation_bytes_total(
     """
     s, b = seq, micro_batch
     layers = sum(
-        activation_bytes_per_layer(layer, arch.hidden_size, s, b, recompute, attention_kernel, dropout, tp, sequence_parallel).total
+        activation_bytes_per_layer(
+            layer, arch.hidden_size, s, b, recompute, attention_kernel, dropout, tp, sequence_parallel, profile
+        ).total
         for layer in arch.layers
     )
     output = 2 * 2 * s * b * arch.hidden_size + 4 * s * b * arch.vocab_size / tp
     peak = 0.0
     if recompute == "full":
         peak = max(
-            activation_bytes_per_layer(layer, arch.hidden_size, s, b, "none", attention_kernel, dropout, tp, sequence_parallel).total
+            activation_bytes_per_layer(
+                layer, arch.hidden_size, s, b, "none", attention_kernel, dropout, tp, sequence_parallel, profile
+            ).total
             for layer in arch.layers
         )
     return {"layers": layers, "output": output, "recompute_peak": peak}
