@@ -53,3 +53,19 @@ def test_inference_memory_moe_counts_all_experts() -> None:
     # All experts must be resident even though a token uses two: memory uses total params.
     estimate = inference_memory(get_gpu("h100"), arch=load_model("mixtral-8x7b"), context=1024)
     assert estimate.weights_bytes == 2 * 46_702_792_704
+
+
+def test_saved_tensors_transformers_profile() -> None:
+    # One Llama-3.2-1B block at 512 tokens keeps 55,644,160 bytes for backward in transformers
+    # 5.25 (saved_tensors_hooks, docs/ACCURACY.md); fused kernels keep 47,251,456.
+    gpu = get_gpu("h100")
+    arch = load_model("llama-3.2-1b")
+    fused = training_memory(gpu, arch=arch, seq=512)
+    eager = training_memory(gpu, arch=arch, seq=512, saved_tensors="transformers")
+    per_block = (eager.activations_bytes - fused.activations_bytes) / arch.num_layers
+    assert per_block == 55_644_160 - 47_251_456
+
+
+def test_saved_tensors_rejects_unknown_profile() -> None:
+    with pytest.raises(ValueError, match="saved-tensor profile"):
+        training_memory(get_gpu("h100"), arch=load_model("llama-3.2-1b"), saved_tensors="eager")

@@ -390,6 +390,7 @@ def _price(gpu: Any, price: float | None) -> float:
 @click.option("--seq", type=LENGTH, default="4096", show_default=True, help="Training sequence length in tokens (8k = 8,192).")
 @click.option("--recompute", type=click.Choice(["none", "selective", "full"]), default="none", show_default=True, help="Activation recomputation, as in Korthikanti et al. 2022 (assumes no dropout).")
 @click.option("--attention", "attention_kernel", type=click.Choice(["flash", "eager"]), default="flash", show_default=True, help="Attention kernel: flash keeps no s×s scores; eager keeps the softmax output.")
+@click.option("--saved-tensors", type=click.Choice(["fused", "transformers"]), default="fused", show_default=True, help="What is kept for backward: fused kernels (Korthikanti et al. 2022) or transformers' eager code, as napkin verify measures it.")
 @click.option("--context", type=LENGTH, default="4096", show_default=True, help="Inference context per request in tokens.")
 @click.option("--requests", type=WHOLE, default="1", show_default=True, help="Concurrent requests (inference).")
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="GPUs sharing weights and KV cache (inference, tensor parallel).")
@@ -400,7 +401,7 @@ def _price(gpu: Any, price: float | None) -> float:
 @json_option
 @binary_option
 def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, hbm, optimizer, zero, fsdp, dp, tp, sequence_parallel,
-                   batch, seq, recompute, attention_kernel, context, requests, gpus, weights_dtype, kv_dtype, int4_group_size,
+                   batch, seq, recompute, attention_kernel, saved_tensors, context, requests, gpus, weights_dtype, kv_dtype, int4_group_size,
                    allow_long_context, as_json, binary) -> None:
     """Estimate GPU memory per GPU: weights, optimizer state, gradients, activations, KV cache.
 
@@ -412,7 +413,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
         raise OptionError("--train and --infer contradict each other: choose one")
     if mode != "train" and not mode_infer:
         raise OptionError("choose --train or --infer")
-    training_only = _given("optimizer", "zero", "fsdp", "dp", "tp", "sequence_parallel", "batch", "seq", "recompute", "attention_kernel")
+    training_only = _given("optimizer", "zero", "fsdp", "dp", "tp", "sequence_parallel", "batch", "seq", "recompute", "attention_kernel", "saved_tensors")
     inference_only = _given("context", "requests", "gpus", "weights_dtype", "kv_dtype", "int4_group_size")
     if mode == "train" and inference_only:
         them = "it" if len(inference_only) == 1 else "them"
@@ -430,7 +431,7 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
     if sequence_parallel and tp < 2:
         raise OptionError("--sp needs tensor parallelism: add --tp N with N ≥ 2")
     arch, bare = _load_model(model, params)
-    needs_arch = _given("seq", "batch", "recompute", "attention_kernel") if mode == "train" else []
+    needs_arch = _given("seq", "batch", "recompute", "attention_kernel", "saved_tensors") if mode == "train" else []
     if arch is None and needs_arch:
         raise OptionError(
             f"{_subject(needs_arch, 'sets', 'set')} activations, which need an architecture: "
@@ -448,7 +449,8 @@ def memory_command(model, params, mode, mode_infer, gpu_name, peak, bandwidth, h
         seq = _tokens(arch, "seq", seq, allow_long_context)
         estimate = training_memory(
             gpu, params=bare, arch=arch, optimizer=optimizer, zero_stage=zero, dp=dp, micro_batch=batch, seq=seq,
-            recompute=recompute, attention_kernel=attention_kernel, tp=tp, sequence_parallel=sequence_parallel, binary=binary,
+            recompute=recompute, attention_kernel=attention_kernel, tp=tp, sequence_parallel=sequence_parallel,
+            saved_tensors=saved_tensors, binary=binary,
         )
     else:
         context = _tokens(arch, "context", context, allow_long_context)

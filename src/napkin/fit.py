@@ -11,6 +11,7 @@ from .errors import OptionError
 from .hardware import GPU
 from .kv import check_tensor_parallel, fewest_tensor_parallel_gpus, kv_dtype_bytes, kv_shards, tensor_parallel_sizes
 from .memory import (
+    FUSED_KERNELS,
     INT4_GROUP_SIZE,
     OPTIMIZERS,
     AttentionKernel,
@@ -20,6 +21,7 @@ from .memory import (
     kv_cache_bytes,
     min_gpus,
     training_state,
+    transformers_profile,
     weight_bytes,
 )
 from .params import count_params
@@ -100,6 +102,7 @@ def training_memory(
     attention_kernel: AttentionKernel = "flash",
     tp: int = 1,
     sequence_parallel: bool = False,
+    saved_tensors: str = "fused",
     binary: bool = False,
 ) -> MemoryEstimate:
     """Return per-GPU training memory: weights, gradients and optimizer state (split over `tp`
@@ -109,7 +112,8 @@ def training_memory(
     `min_gpus` is the fewest GPUs that hold the state fully sharded beside one micro-batch of
     activations each, rounded up to a multiple of `tp`, or None when the activations alone
     exceed a GPU. Leaves out the CUDA context, allocator fragmentation and communication buffers
-    (together often a few GB per GPU).
+    (together often a few GB per GPU). `saved_tensors` is "fused" (the fused kernels of
+    Korthikanti et al. 2022) or "transformers" (what transformers' eager code keeps).
     """
     if arch is None and params is None:
         raise OptionError("no model given: pass a model name, a config.json or --params")
@@ -146,15 +150,21 @@ def training_memory(
     ]
 
     activations: float | None = None
+    if saved_tensors not in ("fused", "transformers"):
+        raise OptionError(f"invalid saved-tensor profile {saved_tensors!r}: use fused or transformers")
     if arch is not None:
-        parts = activation_bytes_total(arch, seq, micro_batch, recompute, attention_kernel, tp=tp, sequence_parallel=sequence_parallel)
+        profile = FUSED_KERNELS if saved_tensors == "fused" else transformers_profile(arch.model_type)
+        parts = activation_bytes_total(
+            arch, seq, micro_batch, recompute, attention_kernel, tp=tp, sequence_parallel=sequence_parallel, profile=profile
+        )
         activations = sum(parts.values())
         layer = activation_bytes_per_layer(
-            arch.layers[-1], arch.hidden_size, seq, micro_batch, recompute, attention_kernel, tp=tp, sequence_parallel=sequence_parallel
+            arch.layers[-1], arch.hidden_size, seq, micro_batch, recompute, attention_kernel, tp=tp,
+            sequence_parallel=sequence_parallel, profile=profile,
         )
         steps.append(
             Step(
-                f"activations ({_RECOMPUTE_LABELS[recompute]}, {attention_kernel} attention)",
+                f"activations ({_RECOMPUTE_LABELS[recompute]}, {attention_kernel} attention, {saved_tensors} kernels)",
                 "Σ_layers per-block bytes + output logits (fp32) + recompute peak",
                 f"{arch.num_layers} · ~{num(layer.total)} + {num(parts['output'])} + {num(parts['recompute_peak'])}",
                 fmt(activations),
