@@ -8,6 +8,7 @@ embeddings are counted once.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 from .arch import Attention, DenseMLP, Layer, ModelArch, MoE
 
@@ -107,8 +108,13 @@ def layer_params(layer: Layer, h: int, active: bool = False) -> int:
     return attention_params(layer.attention, h) + _ffn_params(layer, h, active) + _norm_params(layer, h)
 
 
+@lru_cache(maxsize=64)
 def count_params(arch: ModelArch) -> ParamCount:
-    """Count a model's parameters exactly: total, embedding, non-embedding and active per token."""
+    """Count a model's parameters exactly: total, embedding, non-embedding and active per token.
+
+    Cached per architecture, because the planner, the charts and every estimate call it again for
+    the same frozen model.
+    """
     h, V = arch.hidden_size, arch.vocab_size
 
     # 1. Embeddings: input table, learned positions, and the output head when it is untied.
