@@ -171,3 +171,18 @@ def test_step_time_with_mfu_given() -> None:
     layout = Layout(tp=8, pp=4, dp=32, zero=1, global_batch=512, seq=8192)
     estimate = estimate_layout(arch, get_gpu("h100"), layout, 15e12, 2.0, mfu=0.4)
     assert estimate.mfu == pytest.approx(0.4)
+
+
+def test_last_stage_output_head_sets_pace() -> None:
+    # With pp stages, the last one runs L/pp blocks plus the output head, so compute grows by
+    # (blocks + pp·head) ÷ (blocks + head) over the balanced split.
+    arch = load_model("llama-3-70b")
+    gpu = get_gpu("h100")
+    flat = estimate_layout(arch, gpu, Layout(tp=8, pp=1, dp=128, zero=1, global_batch=512, seq=8192), 15e12, 2.0)
+    staged = estimate_layout(arch, gpu, Layout(tp=8, pp=4, dp=32, zero=1, global_batch=512, seq=8192), 15e12, 2.0)
+    per_token = flop_per_token(model_shape(arch), 8192)
+    head = 3 * per_token["head"]
+    hardware = per_token["selective"]
+    expected = (hardware - head + 4 * head) / hardware
+    assert staged.time_s["compute"] / flat.time_s["compute"] == pytest.approx(expected, rel=1e-9)
+    assert expected > 1.03  # the 128,256 × 8,192 head is about 1.3% of the FLOPs

@@ -16,7 +16,7 @@ from .errors import OptionError
 from .options import LENGTH, PRICE, TOKENS, WHOLE, json_option
 from .options_layout import BUDGET
 
-DEFAULT_SEQ = 4096
+DEFAULT_SEQ = 8192  # the same default as `napkin plan --seq`
 DEFAULT_PLAN_DAYS = 90.0
 PROGRESS_AFTER_S = 1.0
 

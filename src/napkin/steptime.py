@@ -49,7 +49,8 @@ def flop_per_token(shape: ModelShape, seq: int) -> dict[str, float]:
     """Return model and hardware FLOPs per training token, by recomputation mode.
 
     Keys: ``model`` (3 × forward), ``none``, ``selective``, ``full`` (hardware FLOPs),
-    ``attention`` (the forward score and value FLOPs, which selective recomputation repeats).
+    ``attention`` (the forward score and value FLOPs, which selective recomputation repeats),
+    ``head`` (the forward FLOPs of the output head, which full recomputation does not repeat).
     """
     flops = count_flops(shape.arch, seq)
     forward = flops.forward_flop_per_token_at_seq
@@ -62,6 +63,7 @@ def flop_per_token(shape: ModelShape, seq: int) -> dict[str, float]:
         "selective": model + attention,
         "full": model + forward - head,
         "attention": attention,
+        "head": head,
     }
 
 
@@ -141,10 +143,15 @@ def step_time_arrays(
     model_flop = tokens_per_step * per_token["model"]
     hardware_flop = tokens_per_step * hardware_per_token
 
-    # 2. Compute on one GPU, and the pipeline bubble around it.
+    # 2. Compute on one GPU, and the pipeline bubble around it. The last pipeline stage also runs
+    #    the output head, so with pp > 1 it is the slowest stage and sets the pace of every stage.
+    #    NOTE: assumes even layer counts per stage; real runs (Llama 3 405B) give the first and
+    #    last stages fewer blocks to even this out, which this leaves out.
     tokens_per_rank = (mb * seq / cp).astype(float)
     efficiency = _gemm_efficiency(shape, gpu, tokens_per_rank, tp, ep)
-    compute = hardware_flop / (gpus * gpu.bf16_flop_per_s * efficiency)
+    head_per_token = 3.0 * per_token["head"]
+    stage_imbalance = (hardware_per_token - head_per_token + pp * head_per_token) / hardware_per_token
+    compute = hardware_flop * stage_imbalance / (gpus * gpu.bf16_flop_per_s * efficiency)
     bubble = pipeline_bubble(pp, micro_batches, v)
     compute_per_micro_batch = compute / micro_batches
 
