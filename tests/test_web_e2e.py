@@ -53,7 +53,10 @@ def server_url() -> Iterator[str]:
 @pytest.fixture(scope="module")
 def browser():
     if not os.access(CHROMIUM, os.X_OK):
-        pytest.skip(f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)")
+        message = f"{CHROMIUM} not found: install Debian's chromium package (.ci/run does)"
+        if os.environ.get("NAPKIN_REQUIRE_BROWSER") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
     with sync_api.sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, timeout=30_000)
         yield chromium
