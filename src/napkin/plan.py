@@ -230,13 +230,13 @@ def _why_winner(best: PlannedLayout, runner_up: PlannedLayout | None, rank_by: s
         return [f"{best.describe()} is the only layout that fits and meets the limits"]
     if rank_by == "cost" and best.cost_usd == 0:
         # At $0 per GPU-hour every layout ties on cost, and the ranking falls back to wall-clock.
-        lead = f"cheapest at $0 and the fastest of those: {best.days:.1f} days against {runner_up.days:.1f} for the runner-up"
+        lead = f"cheapest at $0 and the fastest of those: {best.days:.1f} days against {runner_up.days:.1f} for the best layout with another GPU count, tp or pp"
     elif rank_by == "cost":
         margin = runner_up.cost_usd / best.cost_usd - 1
-        lead = f"cheapest: {format_usd(best.cost_usd)}, {margin:.2%} less than the runner-up"
+        lead = f"cheapest: {format_usd(best.cost_usd)}, {margin:.2%} less than the best layout with another GPU count, tp or pp"
     else:
         margin = runner_up.days / best.days - 1
-        lead = f"fastest: {best.days:.1f} days, {margin:.2%} sooner than the runner-up"
+        lead = f"fastest: {best.days:.1f} days, {margin:.2%} sooner than the best layout with another GPU count, tp or pp"
     reasons = [f"{best.describe()} is the {lead}, {runner_up.describe()}"]
     reasons.append(
         f"its MFU is {best.mfu:.1%} against {runner_up.mfu:.1%}: pipeline bubble {best.bubble_fraction:.1%} against "
