@@ -379,3 +379,15 @@ def test_web_command_warns_on_open_host(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0", "--no-browser"])
     assert started == ["0.0.0.0"]
     assert "warning: --host 0.0.0.0 serves the page to every machine" in result.stderr
+
+
+@pytest.mark.parametrize(("path", "field"), [("/api/model", "params"), ("/api/model", "seq"), ("/api/train", "tokens"), ("/api/layout", "tp")])
+def test_integer_past_float_range_is_rejected_by_name(client, path: str, field: str) -> None:
+    # json reads 10^400 as a Python int; float() of it raised OverflowError and a 500.
+    body = {"model": "llama-3-8b", "tokens": "15T", field: 10**400}
+    if field == "params":
+        del body["model"]
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.json()["error"].startswith(f"{field}: ")
+    assert "at most 10^21" in response.json()["error"]
