@@ -391,3 +391,10 @@ def test_integer_past_float_range_is_rejected_by_name(client, path: str, field: 
     assert response.status_code == 422
     assert response.json()["error"].startswith(f"{field}: ")
     assert "at most 10^21" in response.json()["error"]
+
+
+def test_plan_with_a_huge_global_batch_answers(client) -> None:
+    # The divisors of 10^12 sequences were found by a loop over all 10^12 candidates.
+    response = client.post("/api/plan", json={"model": "llama-3-8b", "tokens": "1T", "max_gpus": 64, "global_batch": 8192 * 10**12})
+    assert response.status_code in (200, 422)
+    assert response.status_code == 200 or response.json()["error"].split(":")[0] in ("max_gpus", "days", "budget", "global_batch")
