@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 
-def test_divisors_up_to_a_limit_match_brute_force() -> None:
+def test_limited_divisors_match_brute_force() -> None:
     from napkin.plan import _divisors
 
     for n in range(1, 200):
@@ -11,7 +11,7 @@ def test_divisors_up_to_a_limit_match_brute_force() -> None:
             assert _divisors(n, limit) == [d for d in range(1, n + 1) if n % d == 0 and d <= limit]
 
 
-def test_huge_global_batch_is_searched_in_bounded_time() -> None:
+def test_divisors_of_huge_batch() -> None:
     # 8,192 · 10^12 tokens is 10^12 sequences; listing their divisors looped 10^12 times.
     from napkin.plan import _divisors
 

@@ -382,7 +382,7 @@ def test_web_command_warns_on_open_host(monkeypatch) -> None:
 
 
 @pytest.mark.parametrize(("path", "field"), [("/api/model", "params"), ("/api/model", "seq"), ("/api/train", "tokens"), ("/api/layout", "tp")])
-def test_integer_past_float_range_is_rejected_by_name(client, path: str, field: str) -> None:
+def test_overflowing_integer_names_field(client, path: str, field: str) -> None:
     # json reads 10^400 as a Python int; float() of it raised OverflowError and a 500.
     body = {"model": "llama-3-8b", "tokens": "15T", field: 10**400}
     if field == "params":
@@ -393,7 +393,7 @@ def test_integer_past_float_range_is_rejected_by_name(client, path: str, field: 
     assert "at most 10^21" in response.json()["error"]
 
 
-def test_plan_with_a_huge_global_batch_answers(client) -> None:
+def test_plan_huge_global_batch(client) -> None:
     # The divisors of 10^12 sequences were found by a loop over all 10^12 candidates.
     response = client.post("/api/plan", json={"model": "llama-3-8b", "tokens": "1T", "max_gpus": 64, "global_batch": 8192 * 10**12})
     assert response.status_code in (200, 422)
