@@ -542,3 +542,9 @@ def test_bandwidth_round_trip(value: float) -> None:
 @given(st.floats(min_value=1e3, max_value=1e18, allow_nan=False, allow_infinity=False))
 def test_flop_rate_round_trip(value: float) -> None:
     assert _within_printed_precision(units.parse_flop_rate(units.format_rate(value, "FLOP/s")), value)
+
+
+def test_overflowing_integer_unit_error() -> None:
+    for parse in (units.parse_count, units.parse_integer, units.parse_length, units.parse_param_count):
+        with pytest.raises(UnitError, match="at most 10\\^21"):
+            parse(10**400)

@@ -139,3 +139,16 @@ def test_row_relative_error() -> None:
     assert Row("x", 110, 100, 0.1).passed
     assert not Row("x", 111, 100, 0.1).passed
     assert Row("x", 0, 0, 0.0).passed
+
+
+def test_auto_device_moves_long_sequences_to_meta() -> None:
+    # A CPU forward pass at seq 131,072 ran for minutes; auto now moves it to the meta device.
+    from napkin.verify import _bytes_device
+
+    arch = load_model("llama-3.2-1b")
+    small = load_model("gpt2")
+    assert _bytes_device(small, 2, "auto", 512, 1) == "cpu"
+    assert _bytes_device(small, 2, "auto", 4096, 4) == "cpu"
+    assert _bytes_device(small, 2, "auto", 131072, 1) == "meta"
+    assert _bytes_device(small, 2, "auto", 4096, 5) == "meta"
+    assert _bytes_device(arch, 2, "cpu", 131072, 1) == "cpu"

@@ -379,3 +379,22 @@ def test_web_command_warns_on_open_host(monkeypatch) -> None:
     result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0", "--no-browser"])
     assert started == ["0.0.0.0"]
     assert "warning: --host 0.0.0.0 serves the page to every machine" in result.stderr
+
+
+@pytest.mark.parametrize(("path", "field"), [("/api/model", "params"), ("/api/model", "seq"), ("/api/train", "tokens"), ("/api/layout", "tp")])
+def test_overflowing_integer_names_field(client, path: str, field: str) -> None:
+    # json reads 10^400 as a Python int; float() of it raised OverflowError and a 500.
+    body = {"model": "llama-3-8b", "tokens": "15T", field: 10**400}
+    if field == "params":
+        del body["model"]
+    response = client.post(path, json=body)
+    assert response.status_code == 422
+    assert response.json()["error"].startswith(f"{field}: ")
+    assert "at most 10^21" in response.json()["error"]
+
+
+def test_plan_huge_global_batch(client) -> None:
+    # The divisors of 10^12 sequences were found by a loop over all 10^12 candidates.
+    response = client.post("/api/plan", json={"model": "llama-3-8b", "tokens": "1T", "max_gpus": 64, "global_batch": 8192 * 10**12})
+    assert response.status_code in (200, 422)
+    assert response.status_code == 200 or response.json()["error"].split(":")[0] in ("max_gpus", "days", "budget", "global_batch")

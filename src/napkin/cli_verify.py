@@ -81,7 +81,7 @@ def _render(report: Any) -> None:
     type=click.Choice(["auto", "cpu", "meta"]),
     default="auto",
     show_default=True,
-    help="Where byte measurements run: cpu, meta (shapes only, no memory), or auto (CPU while the copy fits in 3 GB).",
+    help="Where byte measurements run: cpu, meta (shapes only, no memory), or auto (CPU while the copy fits in 3 GB and batch · seq² is at most 4 · 4096²).",
 )
 @json_option
 def verify_command(model: str, seq: int, batch: int, layers: int | None, device: str, as_json: bool) -> int:

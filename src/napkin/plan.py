@@ -101,8 +101,16 @@ class Plan:
         }
 
 
-def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+def _divisors(n: int, limit: int) -> list[int]:
+    """Return the divisors of `n` up to `limit`, testing candidates only up to min(limit, √n) so
+    that a global batch of 10^12 sequences does not loop 10^12 times."""
+    found: set[int] = set()
+    for d in range(1, min(limit, math.isqrt(n)) + 1):
+        if n % d == 0:
+            found.add(d)
+            if n // d <= limit:
+                found.add(n // d)
+    return sorted(found)
 
 
 def candidate_grid(shape: ModelShape, gpu: GPU, max_gpus: int, global_batch: int) -> dict[str, np.ndarray]:
@@ -112,11 +120,11 @@ def candidate_grid(shape: ModelShape, gpu: GPU, max_gpus: int, global_batch: int
     """
     axes = {
         "tp": [t for t in shape.tensor_parallel_sizes if t <= gpu.gpus_per_node],
-        "pp": [p for p in _divisors(shape.layers) if p <= max_gpus],
+        "pp": _divisors(shape.layers, max_gpus),
         "interleave": list(INTERLEAVE),
         "cp": [c for c in CONTEXT_PARALLEL if c <= max_gpus],
-        "dp": [d for d in _divisors(global_batch) if d <= max_gpus],
-        "ep": [e for e in _divisors(shape.num_experts) if e <= max_gpus] if shape.moe_layers else [1],
+        "dp": _divisors(global_batch, max_gpus),
+        "ep": _divisors(shape.num_experts, max_gpus) if shape.moe_layers else [1],
         "zero": list(ZERO_STAGES),
         "recompute": list(range(len(RECOMPUTE_MODES))),
         "micro_batch": [b for b in MICRO_BATCHES if b <= global_batch],

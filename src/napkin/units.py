@@ -75,6 +75,14 @@ def _to_float(text: str, original: str, what: str) -> float:
     return value
 
 
+def _number_to_float(value: int | float, what: str) -> float:
+    """Return `value` as a float; an int past float's range (10^309 and up) is rejected, not an OverflowError."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise UnitError(f"invalid {what} of {len(str(abs(value)))} digits: must be at most 10^21") from None
+
+
 def _check_finite(value: float, original: str, what: str, allow_zero: bool) -> float:
     """Return `value` if it is finite, positive (or zero when allowed) and inside the magnitude bounds."""
     if math.isnan(value) or math.isinf(value):
@@ -114,7 +122,7 @@ def _split(text: str, what: str, example: str) -> tuple[float, str]:
 def parse_count(text: str | float, what: str = "count", allow_zero: bool = False) -> float:
     """Parse a count with a decimal suffix: ``70B`` → 7e10, ``15T`` → 1.5e13, ``4M`` → 4e6."""
     if isinstance(text, (int, float)) and not isinstance(text, bool):
-        return _check_finite(float(text), str(text), what, allow_zero)
+        return _check_finite(_number_to_float(text, what), str(text), what, allow_zero)
     number, suffix = _split(str(text), what, "70B, 15T, 4M or 512")
     if suffix not in _DECIMAL_SUFFIXES:
         raise UnitError(
@@ -144,7 +152,7 @@ def parse_integer(text: str | int, what: str = "count", allow_zero: bool = False
 def parse_length(text: str | int, what: str = "sequence length", allow_zero: bool = False) -> int:
     """Parse a sequence or context length in tokens: ``8k`` → 8,192, ``128k`` → 131,072, ``4096`` → 4,096."""
     if isinstance(text, int) and not isinstance(text, bool):
-        number, suffix, original = float(text), "", str(text)
+        number, suffix, original = _number_to_float(text, what), "", str(text)
     else:
         original = str(text)
         number, suffix = _split(original, what, "8k (8,192 tokens) or 4096")

@@ -14,8 +14,8 @@ downloaded) and measures one quantity with PyTorch's own tools:
   ``torch.autograd.graph.saved_tensors_hooks`` (parameters excluded, each storage once);
 - optimizer and gradients: the state tensors of a real ``torch.optim`` step.
 
-Byte measurements run on CPU when the shrunk model fits in `CPU_BYTES_LIMIT`, else on the
-meta device, where tensors have shapes and dtypes but no data. torch and transformers are
+Byte measurements run on CPU when the shrunk model fits in `CPU_BYTES_LIMIT` and its attention
+scores in `CPU_SCORES_LIMIT`, else on the meta device, where tensors have shapes and dtypes but no data. torch and transformers are
 imported inside functions, so importing this module is cheap.
 """
 
@@ -65,6 +65,11 @@ MOE_FLOP_TOLERANCE = 0.02
 CPU_BYTES_LIMIT = 3e9
 """Largest CPU allocation (bytes of weights, gradients and optimizer state) a byte measurement
 may make before it moves to the meta device."""
+
+CPU_SCORES_LIMIT = 4 * 4096 * 4096
+"""Largest batch · seq² (attention scores per head and block) a byte measurement computes on CPU
+before it moves to the meta device: CPU attention time grows with it, and at seq 131,072 one
+block takes minutes."""
 
 SHRUNK_VOCAB = 1024
 """Vocabulary of the copies used for byte measurements; per-layer bytes do not depend on it."""
@@ -397,10 +402,11 @@ def _count_flops(text: Mapping[str, Any], arch: ModelArch, kept: list[int], seq:
 # --- bytes: KV cache, activations, optimizer ---------------------------------------------------
 
 
-def _bytes_device(arch: ModelArch, bytes_per_param: float, device: str) -> str:
+def _bytes_device(arch: ModelArch, bytes_per_param: float, device: str, seq: int = 1, batch: int = 1) -> str:
     if device != "auto":
         return device
-    return "cpu" if count_params(arch).total * bytes_per_param <= CPU_BYTES_LIMIT else "meta"
+    fits = count_params(arch).total * bytes_per_param <= CPU_BYTES_LIMIT and batch * seq * seq <= CPU_SCORES_LIMIT
+    return "cpu" if fits else "meta"
 
 
 def _tensor_bytes(tensor) -> int:
@@ -419,7 +425,7 @@ def measure_kv(
 
     shrunk = shrink_config(text, arch, kept, vocab=SHRUNK_VOCAB)
     small = arch_from_config(shrunk, arch.name)
-    device = _bytes_device(small, 2, device)
+    device = _bytes_device(small, 2, device, seq, batch)
     model = build_model(shrunk, device, attention=_attention_for(arch, device), experts=_experts_for(arch))
     model.eval()
     with torch.no_grad():
@@ -512,7 +518,7 @@ def measure_activations(
 
     shrunk = shrink_config(text, arch, kept, vocab=SHRUNK_VOCAB)
     small = arch_from_config(shrunk, arch.name)
-    device = _bytes_device(small, 2, device)
+    device = _bytes_device(small, 2, device, seq, batch)
     sdpa = _attention_for(arch, device) == "sdpa"
     experts = _experts_for(arch)
     modes = ("none", "selective", "full") if sdpa else ("none", "full")
@@ -585,7 +591,8 @@ def verify_model(
     Parameters are counted at full depth. FLOPs run on the meta device with the blocks that
     `layers` keeps (all when None) and are scaled back to full depth. Byte measurements use a
     copy with two blocks of each kind (or `layers` blocks) and a 1,024-token vocabulary, on
-    `device`: "cpu", "meta", or "auto" (CPU while the copy fits in `CPU_BYTES_LIMIT`).
+    `device`: "cpu", "meta", or "auto" (CPU while the copy fits in `CPU_BYTES_LIMIT` and its
+    attention in `CPU_SCORES_LIMIT`).
     """
     if device not in ("auto", "cpu", "meta"):
         raise OptionError(f"unknown device {device!r}: use auto, cpu or meta")
@@ -645,7 +652,10 @@ def _verify(config: Mapping[str, Any], name: str, seq: int, batch: int, layers: 
                         f"{'SDPA' if kernel == 'flash' else 'eager'} attention, bf16, {act_device}"))
 
     if device == "auto" and "meta" in (kv_device, act_device, state_device):
-        notes.append(f"byte measurements on the meta device ran there because the copy needs more than {CPU_BYTES_LIMIT / 1e9:g} GB on CPU")
+        notes.append(
+            f"byte measurements on the meta device ran there because the copy needs more than {CPU_BYTES_LIMIT / 1e9:g} GB "
+            f"or batch · seq² exceeds {CPU_SCORES_LIMIT:,} on CPU"
+        )
     return VerifyReport(name, seq, batch, len(flop_kept), arch.num_layers, tuple(rows), tuple(notes))
 
 
