@@ -124,6 +124,7 @@ def test_bad_inputs_exit_2(capsys: pytest.CaptureFixture[str]) -> None:
         (["verify", "lama-3-8b"], "did you mean"),
         (["verify", "llama-3.2-1b", "--seq", "0"], "--seq"),
         (["verify", "llama-3.2-1b", "--layers", "0"], "--layers"),
+        (["verify", "llama-3.2-1b", "--layers", "999"], "more than the 16 layers"),
         (["verify", "llama-3.2-1b", "--device", "gpu"], "--device"),
         (["verify", "deepseek-v3", "--layers", "1"], "--layers 2"),
         (["verify", "gpt2", "--seq", "4k"], "maximum of 1,024 positions"),

@@ -181,6 +181,8 @@ BAD_BODIES = [
     ("/api/plan", {**PLAN, "days": 0}, "days", "greater than 0"),
     ("/api/plan", {**PLAN, "days": 1}, "days", "raise --days"),
     ("/api/plan", {**PLAN, "global_batch": 5000}, "global_batch", "whole number"),
+    ("/api/plan", {**PLAN, "tokens": "1M"}, "tokens", "fewer than the 4,194,304 tokens of one optimizer step"),
+    ("/api/layout", {**LAYOUT, "tokens": "1M"}, "tokens", "fewer than the"),
     ("/api/plan", {**PLAN, "model": "deepseek-v2-lite", "gpu": "h100,h200,b200"}, "gpu", "candidate layouts"),
 ]
 

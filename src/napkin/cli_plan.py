@@ -59,15 +59,6 @@ def _layout_from_options(arch: Any, seq: int, gpus: int, layout: dict[str, Any])
     )
 
 
-def _check_tokens_fill_a_step(tokens: float, batch_tokens: int) -> None:
-    """Reject a run shorter than one optimizer step, whose wall-clock would be less than its step time."""
-    if tokens < batch_tokens:
-        raise OptionError(
-            f"--tokens {tokens:,.0f} is fewer than the {batch_tokens:,} tokens of one optimizer step (--global-batch): "
-            f"raise --tokens to at least {batch_tokens:,}, or lower --global-batch"
-        )
-
-
 def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpus, mfu, price, seq, allow_long_context, as_json, layout) -> None:
     """Run `napkin train` for one parallel layout: memory per GPU, step time, MFU, days and dollars."""
     from .layout import estimate_layout, layout_training_bill
@@ -84,7 +75,6 @@ def train_with_layout(model, params, tokens, gpu_name, peak, bandwidth, hbm, gpu
     shape = model_shape(arch)
     check_model_split(shape, layout["tp"], layout["pp"], layout["interleave"], layout["ep"])
     chosen = _layout_from_options(arch, seq, gpus, layout)
-    _check_tokens_fill_a_step(tokens, chosen.global_batch * seq)
     estimate = estimate_layout(arch, gpu, chosen, tokens, price, mfu=mfu if _given("mfu") else None, achieved_flop_per_s=achieved,
                                shape=shape)
 
@@ -171,7 +161,6 @@ def plan_command(model, tokens, gpu_names, max_gpus, days, budget, top, rank_by,
             f"--global-batch {global_batch:,} tokens is not a whole number of {seq:,}-token sequences: use a multiple of --seq, "
             f"e.g. {max(1, round(global_batch / seq)) * seq:,}"
         )
-    _check_tokens_fill_a_step(tokens, global_batch)
     days = DEFAULT_PLAN_DAYS if days is None else days
     progress = _progress_bar()
     try:

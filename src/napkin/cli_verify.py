@@ -102,6 +102,10 @@ def verify_command(model: str, seq: int, batch: int, layers: int | None, device:
     limit = arch.max_position_embeddings
     if limit and seq > limit:
         raise OptionError(f"--seq {seq:,} is longer than {arch.name}'s maximum of {limit:,} positions; use --seq {limit:,} or less")
+    if layers is not None and layers > arch.num_layers:
+        raise OptionError(
+            f"--layers {layers:,} is more than the {arch.num_layers:,} layers of {arch.name}: use {arch.num_layers:,} or fewer, or drop --layers"
+        )
     report = verify_model(config, arch.name, seq, batch, layers, device)
     if as_json:
         _emit_json(report.to_dict())

@@ -85,6 +85,15 @@ class LayoutEstimate:
         }
 
 
+def check_tokens_fill_a_step(tokens: float, batch_tokens: int) -> None:
+    """Reject a run shorter than one optimizer step, whose wall-clock would be less than its step time."""
+    if tokens < batch_tokens:
+        raise OptionError(
+            f"--tokens {tokens:,.0f} is fewer than the {batch_tokens:,} tokens of one optimizer step (--global-batch): "
+            f"raise --tokens to at least {batch_tokens:,}, or lower --global-batch"
+        )
+
+
 def estimate_layout(
     arch: ModelArch,
     gpu: GPU,
@@ -99,6 +108,7 @@ def estimate_layout(
 
     Without `mfu` or `achieved_flop_per_s` the step time is modelled (see `napkin.steptime`).
     """
+    check_tokens_fill_a_step(tokens, layout.global_batch * layout.seq)
     if mfu is not None and achieved_flop_per_s is not None:
         raise OptionError("--mfu and --achieved-tflops both set the step time: give one of them")
     if achieved_flop_per_s is not None and not 0 < achieved_flop_per_s <= gpu.bf16_flop_per_s * 1.0001:

@@ -17,6 +17,7 @@ import numpy as np
 from .arch import ModelArch
 from .errors import OptionError
 from .hardware import GPU
+from .layout import check_tokens_fill_a_step
 from .parallel import RECOMPUTE_MODES, Layout, ModelShape, layout_memory_arrays, model_shape, valid_layouts
 from .steptime import step_time_arrays
 from .training import SECONDS_PER_DAY
@@ -300,6 +301,7 @@ def plan_layouts(
     `global_batch` counts sequences of `seq` tokens. Raises PlanError naming the smallest change
     that would make a layout fit (more GPUs, a larger GPU) or meet a limit.
     """
+    check_tokens_fill_a_step(tokens, global_batch * seq)
     if rank_by not in ("cost", "time"):
         raise OptionError(f"unknown ranking {rank_by!r}: use cost or time")
     for label, value in (("--max-gpus", max_gpus), ("--top", top), ("--global-batch", global_batch)):
