@@ -260,7 +260,7 @@ BAD_BODIES = [
 
 
 def assert_rejected(client: TestClient, path: str, body: dict, field: str, fragment: str) -> None:
-    """Check that `body` is answered 422 with an error that names `field` and contains `fragment`."""
+    """Check that `body` gets a 422 with an error that names `field` and contains `fragment`."""
     response = client.post(path, json=body)
     assert response.status_code == 422, response.text
     data = response.json()

@@ -15,9 +15,9 @@ from .cli import _emit_json, _given, _load_model, _price, _resolve_gpu, _tokens,
 from .errors import OptionError
 from .options import LENGTH, PRICE, TOKENS, WHOLE, json_option
 from .options_layout import BUDGET
+from .training import DEFAULT_PLAN_DAYS
 
 DEFAULT_SEQ = 8192  # the same default as `napkin plan --seq`
-DEFAULT_PLAN_DAYS = 90.0
 PROGRESS_AFTER_S = 1.0
 
 

@@ -102,7 +102,7 @@ def _context(arch: Any, context: int | None, max_model_len: int | None, allow_lo
 def _request_tokens(arch: Any, prompt: int, output: int, allow_long_context: bool) -> int:
     """Return --prompt after checking it, and prompt + output, against the model's maximum positions.
 
-    The KV cache of a request holds both, so their sum must fit; a default --output is never
+    The KV cache of a request stores both, so their sum must fit. A default --output is never
     shortened to make it fit, because the tables print the output length they were given.
     """
     from .cli import _tokens

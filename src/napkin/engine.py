@@ -17,8 +17,8 @@ The budget is then cut into blocks of ``block_size`` tokens: blocks = ⌊budget 
 KV bytes per token per GPU)⌋, and vLLM's "GPU KV cache size" is blocks · block_size tokens.
 
 NOTE: a block here spans every layer, as in vLLM's V0 engine. vLLM's V1 hybrid allocator gives
-sliding-window layers fewer blocks, so for such models its token count differs from this one;
-concurrency (`napkin.serve`) caps each window either way.
+sliding-window layers fewer blocks, so for such models its token count differs from this one.
+Concurrency (`napkin.serve`) caps each window either way.
 """
 
 from __future__ import annotations
@@ -139,8 +139,8 @@ def profile_activation_bytes(arch: ModelArch, tokens: int, seqs: int, tp: int = 
     residual, and seqs · V · 8 counts the sampler's fp32 logits and probabilities.
 
     NOTE: an estimate. It comes within 0.1-0.3 GiB of the peaks that vLLM 0.6 logged for
-    Llama-3-8B (1.26 GiB at 8,192 tokens, 2.07 GiB at 20,000); torch.compile and other versions
-    may differ.
+    Llama-3-8B (1.26 GiB at 8,192 tokens, 2.07 GiB at 20,000). With torch.compile or other
+    versions the peak may differ.
     """
     h = arch.hidden_size
     widest = 0.0

@@ -79,8 +79,8 @@ def latency_table(
 ) -> LatencyTable:
     """Return a latency row per batch size, the batch where decode turns compute-bound, and the KV-cache batch limit.
 
-    The KV cache holds requests of `kv_context` tokens (default prompt + output), which sets the
-    batch limit; the derivation is the first row's. `usd_per_gpu_hour` None leaves the $/1M
+    The KV cache stores requests of `kv_context` tokens (default prompt + output), which sets the
+    batch limit. The derivation is the first row's. `usd_per_gpu_hour` None leaves the $/1M
     columns empty.
     """
     total = prompt + output if kv_context is None else kv_context

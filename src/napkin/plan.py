@@ -141,7 +141,7 @@ def evaluate_grid(
     """Return memory, step time, MFU, days and cost of the valid layouts in `grid`.
 
     Layouts that break divisibility or use more GPUs than `max_gpus` are dropped before the
-    arithmetic. The result's ``grid`` entry holds the layouts kept, in the order of the arrays.
+    arithmetic. The result's ``grid`` entry contains the layouts kept, in the order of the arrays.
     """
     gpus = grid["tp"] * grid["pp"] * grid["dp"] * grid["cp"]
     keep = valid_layouts(shape, grid, seq, global_batch) & (gpus <= max_gpus)
@@ -223,7 +223,7 @@ def _runner_up(results: dict[str, np.ndarray], ranked: np.ndarray) -> int | None
     """Return the best layout that differs from the winner in GPU type, GPU count, tp or pp.
 
     Layouts that only trade dp for cp or micro-batch size often tie with the winner, so they
-    say little about why it wins.
+    explain little about why it wins.
     """
     keys = ("gpu_index", "gpus", "grid_tp", "grid_pp")
     winner = ranked[0]

@@ -335,7 +335,7 @@ def cheapest_fleet(
     For each tensor-parallel size on one node, the batch is the largest that meets the TPOT
     target and fits the KV cache. Replicas = ⌈qps ÷ requests/s per replica⌉; a replica completes
     B ÷ (B · TTFT + output · TPOT) requests per second. GPU types without a price, or on which
-    no layout meets the target, are left out; when that leaves none, raises an `OptionError`
+    no layout meets the target, are left out. When that leaves none, raises an `OptionError`
     that names the lowest TPOT reachable.
     """
     if not (qps > 0 and math.isfinite(qps)):

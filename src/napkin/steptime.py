@@ -99,7 +99,7 @@ def _gemm_efficiency(shape: ModelShape, gpu: GPU, tokens: np.ndarray, tp: np.nda
     """Return COMPUTE_EFFICIENCY, lowered where the thinnest per-rank matmul is memory-bound.
 
     A bf16 (M×K)·(K×N) matmul does 2MKN FLOP over 2(MK + KN + MN) bytes. Below the GPU's
-    ridge point its rate falls in proportion to that intensity, as the roofline model says.
+    ridge point its rate falls in proportion to that intensity, as the roofline model predicts.
     """
 
     def intensity(m: np.ndarray, k: float, n: np.ndarray) -> np.ndarray:
@@ -145,8 +145,8 @@ def step_time_arrays(
 
     # 2. Compute on one GPU, and the pipeline bubble around it. The last pipeline stage also runs
     #    the output head, so with pp > 1 it is the slowest stage and sets the pace of every stage.
-    #    NOTE: assumes even layer counts per stage; real runs (Llama 3 405B) give the first and
-    #    last stages fewer blocks to even this out, which this leaves out.
+    #    NOTE: assumes even layer counts per stage. Real runs (Llama 3 405B) give the first and
+    #    last stages fewer blocks to even out the load, which this leaves out.
     tokens_per_rank = (mb * seq / cp).astype(float)
     efficiency = _gemm_efficiency(shape, gpu, tokens_per_rank, tp, ep)
     head_per_token = 3.0 * per_token["head"]

@@ -14,6 +14,9 @@ __all__ = ["TrainingBill", "palm_flop_per_token", "training_bill"]
 
 SECONDS_PER_DAY = 86400.0
 
+DEFAULT_PLAN_DAYS = 90.0
+"""Longest wall-clock a layout search accepts when the user sets no limit, in days."""
+
 
 @dataclass(frozen=True)
 class TrainingBill:

@@ -553,7 +553,9 @@ def measure_training_state(text: Mapping[str, Any], arch: ModelArch, kept: list[
     device = _bytes_device(small, 16, device)
     # grouped_mm runs only in bf16 on CPU: fp32 experts use the per-expert loop on CPU, and the
     # loop-free batched_mm on the meta device.
-    experts = ("eager" if device == "cpu" else "batched_mm") if arch.is_moe else None
+    experts = None
+    if arch.is_moe:
+        experts = "eager" if device == "cpu" else "batched_mm"
     model = build_model(shrunk, device, dtype="float32", attention=_attention_for(arch, device), experts=experts)
     model.train()
     tokens = min(seq, 64)

@@ -287,7 +287,7 @@ def training_layout(body: LayoutRequest) -> dict[str, Any]:
 def training_plan(body: PlanRequest) -> dict[str, Any]:
     from ..hardware import get_gpu
     from ..parallel import model_shape
-    from ..cli_plan import DEFAULT_PLAN_DAYS
+    from ..training import DEFAULT_PLAN_DAYS
     from ..plan import candidate_grid, plan_layouts
     from .training_views import plan_formatted, plan_rows
 
