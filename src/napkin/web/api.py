@@ -8,11 +8,13 @@ chart specs. To add an estimate, add an endpoint to `router` here; the app mount
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import math
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from fastapi import APIRouter
@@ -283,8 +285,20 @@ def training_layout(body: LayoutRequest) -> dict[str, Any]:
     }
 
 
+PLAN_EXECUTOR = ThreadPoolExecutor(max_workers=1, thread_name_prefix="napkin-plan")
+"""The one thread that runs layout searches. A search allocates tens of MB of NumPy temporaries.
+On the shared request thread pool each thread gets its own glibc malloc arena, and each arena
+keeps its freed pages, so the server's RSS grew by hundreds of MB under a stream of plan
+requests (benchmarks/bench_load.py). On one thread it stays flat, and searches queue instead of
+competing for the GIL."""
+
+
 @router.post("/plan", response_model=Estimate, summary="Search parallel layouts: the cheapest or fastest that fit the limits")
-def training_plan(body: PlanRequest) -> dict[str, Any]:
+async def training_plan(body: PlanRequest) -> dict[str, Any]:
+    return await asyncio.get_running_loop().run_in_executor(PLAN_EXECUTOR, _search_layouts, body)
+
+
+def _search_layouts(body: PlanRequest) -> dict[str, Any]:
     from ..hardware import get_gpu
     from ..parallel import model_shape
     from ..training import DEFAULT_PLAN_DAYS
