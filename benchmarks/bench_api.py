@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,65 +24,21 @@ import time
 
 import httpx
 
+import benchlib
+from benchlib import PLAN
+
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
-PLAN = "/api/plan"
 SERVER = "import sys, uvicorn; from napkin.web import create_app; uvicorn.run(create_app(), host='127.0.0.1', port=int(sys.argv[1]), log_level='warning')"
-
-
-def _bodies(i: int) -> dict[str, dict]:
-    """Return one request body per endpoint; `i` varies an input so every request computes anew."""
-    mfu = f"{20 + i % 40}%"
-    context = 1024 + 16 * (i % 400)
-    tokens = f"{10 + i % 10}T"
-    return {
-        "/api/train": {"model": "llama-3-70b", "tokens": "15T", "gpu": "h100", "gpus": 1024, "mfu": mfu, "price": 2},
-        "/api/memory": {"model": "llama-3-70b", "gpu": "h100", "mode": "train", "zero_stage": 3, "dp": 64, "tp": 8,
-                        "sequence_parallel": True, "seq": context, "recompute": "selective"},
-        "/api/kv": {"model": "llama-3-70b", "gpu": "h100", "context": context, "gpus": 2},
-        "/api/roofline": {"model": "llama-3-70b", "gpu": "h100", "batches": [1, 8, 64, 512], "context": context},
-        "/api/serve-cost": {"tokens_per_s_per_gpu": 1000 + i, "price": 2},
-        "/api/model": {"model": "llama-3-70b", "seq": context},
-        "/api/compare": {"a": {"model": "llama-3-70b", "gpu": "h100"}, "b": {"model": "llama-3-70b", "gpu": "h200"},
-                         "tokens": "15T", "gpus": 1024, "mfu": mfu, "context": context},
-        "/api/serve-size": {"model": "llama-3-70b", "gpu": "h100", "gpus": 2, "context": context},
-        "/api/latency": {"model": "llama-3-70b", "gpu": "h100", "gpus": 2, "batches": [1, 8, 32, 128], "prompt": context},
-        "/api/layout": {"model": "llama-3-70b", "gpu": "h100", "tokens": tokens, "tp": 8, "pp": 4, "dp": 32, "seq": "8k"},
-        PLAN: {"model": "llama-3-70b", "gpu": "h100", "tokens": tokens, "max_gpus": 4096},
-    }
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_up(base: str, server: subprocess.Popen, timeout_s: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"the server exited with status {server.returncode}")
-        try:
-            if httpx.get(f"{base}/api/meta", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)
-    raise SystemExit(f"the server did not respond within {timeout_s:.0f} s")
-
-
-def _percentile(samples: list[float], fraction: float) -> float:
-    ordered = sorted(samples)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
 def _time_endpoint(client: httpx.Client, path: str, count: int, warm_up: int) -> list[float]:
     for i in range(warm_up):
-        client.post(path, json=_bodies(i)[path]).raise_for_status()
+        client.post(path, json=benchlib.bodies(i)[path]).raise_for_status()
     samples = []
     for i in range(warm_up, warm_up + count):
-        body = _bodies(i)[path]
+        body = benchlib.bodies(i)[path]
         start = time.perf_counter()
         response = client.post(path, json=body)
         samples.append(time.perf_counter() - start)
@@ -92,7 +47,7 @@ def _time_endpoint(client: httpx.Client, path: str, count: int, warm_up: int) ->
 
 
 def _report(label: str, samples: list[float], note: str = "") -> None:
-    print(f"{label:<18}{statistics.median(samples) * 1e3:>8.2f} ms{_percentile(samples, 0.99) * 1e3:>9.2f} ms{note}")
+    print(f"{label:<18}{statistics.median(samples) * 1e3:>8.2f} ms{benchlib.percentile(samples, 0.99) * 1e3:>9.2f} ms{note}")
 
 
 def time_requests(base: str, count: int, plan_count: int) -> None:
@@ -100,7 +55,7 @@ def time_requests(base: str, count: int, plan_count: int) -> None:
     print(f"{'endpoint':<18}{'median':>11}{'p99':>12}")
     everything: list[float] = []
     with httpx.Client(base_url=base, timeout=30.0) as client:
-        for path in _bodies(0):
+        for path in benchlib.bodies(0):
             if path == PLAN:
                 continue
             samples = _time_endpoint(client, path, count, warm_up=20)
@@ -142,19 +97,15 @@ def main() -> None:
     parser.add_argument("--loads", type=int, default=10, help="Timed page loads (default 10).")
     args = parser.parse_args()
 
-    port = _free_port()
+    port = benchlib.free_port()
     base = f"http://127.0.0.1:{port}"
     server = subprocess.Popen([sys.executable, "-c", SERVER, str(port)])
     try:
-        _wait_until_up(base, server)
+        benchlib.wait_until_up(base, server)
         time_requests(base, args.requests, args.plan_requests)
         time_page(base, args.loads)
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        benchlib.stop(server)
 
 
 if __name__ == "__main__":
