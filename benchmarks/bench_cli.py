@@ -1,7 +1,8 @@
 """Time one `napkin train ... --json` process against `python -c pass`, side by side.
 
 Both commands run alternately in one process of this script, so machine load affects them
-alike; the script prints each median and their ratio. Byte-code is compiled first, as a
+alike; the script prints each median, their ratio and each process's peak RSS, and writes them
+to benchmarks/results/cli.json. Byte-code is compiled first, as a
 regular `pip install` does, so that the first run does not pay for compilation.
 
 Usage: python benchmarks/bench_cli.py [--runs 30]
@@ -14,19 +15,14 @@ import compileall
 import os
 import shutil
 import statistics
-import subprocess
 import sys
-import time
 from pathlib import Path
+
+import benchlib
 
 NAPKIN_ARGS = ["train", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--gpus", "1024",
                "--mfu", "40%", "--price", "2", "--json"]
-
-
-def _time_once(command: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env=env)
-    return time.perf_counter() - start
+TARGET_RATIO = 6.0
 
 
 def main() -> None:
@@ -43,19 +39,30 @@ def main() -> None:
     napkin_cmd = [napkin_exe, *NAPKIN_ARGS]
 
     # One warm-up run of each, then alternate.
-    _time_once(baseline_cmd, env)
-    _time_once(napkin_cmd, env)
+    benchlib.time_process(baseline_cmd, env)
+    benchlib.time_process(napkin_cmd, env)
     baseline, estimate = [], []
     for _ in range(args.runs):
-        baseline.append(_time_once(baseline_cmd, env))
-        estimate.append(_time_once(napkin_cmd, env))
+        baseline.append(benchlib.time_process(baseline_cmd, env))
+        estimate.append(benchlib.time_process(napkin_cmd, env))
+    baseline_peak = benchlib.peak_rss_bytes(baseline_cmd, env)
+    napkin_peak = benchlib.peak_rss_bytes(napkin_cmd, env)
 
     base_ms = statistics.median(baseline) * 1e3
     napkin_ms = statistics.median(estimate) * 1e3
-    print(f"python -c pass              median {base_ms:6.1f} ms over {args.runs} runs")
-    print(f"napkin train ... --json     median {napkin_ms:6.1f} ms over {args.runs} runs")
-    print(f"ratio                       {napkin_ms / base_ms:6.2f}x (target: at most 6x)")
-
+    print(f"python -c pass              median {base_ms:6.1f} ms over {args.runs} runs, peak RSS {benchlib.mib(baseline_peak)}")
+    print(f"napkin train ... --json     median {napkin_ms:6.1f} ms over {args.runs} runs, peak RSS {benchlib.mib(napkin_peak)}")
+    print(f"ratio                       {napkin_ms / base_ms:6.2f}x (target: at most {TARGET_RATIO:g}x)")
+    benchlib.write_result("cli", {
+        "runs": args.runs,
+        "napkin_command": "napkin " + " ".join(NAPKIN_ARGS),
+        "python_median_ms": round(base_ms, 2),
+        "napkin_median_ms": round(napkin_ms, 2),
+        "ratio": round(napkin_ms / base_ms, 2),
+        "target_ratio": TARGET_RATIO,
+        "python_peak_rss_bytes": baseline_peak,
+        "napkin_peak_rss_bytes": napkin_peak,
+    }, f"python benchmarks/bench_cli.py --runs {args.runs}")
 
 if __name__ == "__main__":
     main()

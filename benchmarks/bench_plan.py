@@ -3,7 +3,8 @@
 Times `plan.evaluate_grid` (divisibility filter, memory per GPU, step time, cost) over the full
 candidate grid of a model on one GPU type, repeated, and prints the median rate. The first pass
 fills the activation cache and is not timed. The target is at least 1,000,000 layouts per
-second. Set OMP_NUM_THREADS=1 (the script does) so NumPy stays on one core.
+second. Set OMP_NUM_THREADS=1 (the script does) so NumPy stays on one core. The rate and the
+peak RSS of this process, which runs the sweep, go to benchmarks/results/plan.json.
 
 Usage: python benchmarks/bench_plan.py [--model llama-3-70b] [--gpu h100] [--repeats 5]
 """
@@ -20,6 +21,7 @@ os.environ.setdefault("MKL_NUM_THREADS", "1")
 import statistics  # noqa: E402
 import time  # noqa: E402
 
+import benchlib  # noqa: E402
 import numpy as np  # noqa: E402
 
 from napkin.hardware import get_gpu  # noqa: E402
@@ -59,6 +61,20 @@ def main() -> None:
     print(f"{args.model} on {args.gpu}: {size:,} layouts per pass, {divisible:,} divide evenly")
     print(f"median {rate:,.0f} layouts/s over {args.repeats} passes (target: at least {TARGET_LAYOUTS_PER_S:,})")
     print(f"  of which {rate * divisible / size:,.0f}/s pass divisibility and get memory, step time and cost")
+    peak = benchlib.self_peak_rss_bytes()
+    print(f"peak RSS of this process: {peak / 2**20:.1f} MiB")
+    benchlib.write_result("plan", {
+        "model": args.model,
+        "gpu": args.gpu,
+        "max_gpus": args.max_gpus,
+        "layouts_per_pass": size,
+        "divisible_layouts_per_pass": divisible,
+        "repeats": args.repeats,
+        "layouts_per_s": round(rate),
+        "divisible_layouts_per_s": round(rate * divisible / size),
+        "target_layouts_per_s": TARGET_LAYOUTS_PER_S,
+        "peak_rss_bytes": peak,
+    }, f"python benchmarks/bench_plan.py --model {args.model} --gpu {args.gpu} --repeats {args.repeats}")
 
 
 if __name__ == "__main__":

@@ -14,6 +14,7 @@ import platform
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from importlib import metadata
 from pathlib import Path
@@ -21,6 +22,7 @@ from pathlib import Path
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
 PLAN = "/api/plan"
 LOOPBACK = "127.0.0.1"
+GNU_TIME = "/usr/bin/time"
 
 
 def bodies(i: int) -> dict[str, dict]:
@@ -82,20 +84,30 @@ def percentile(samples: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def run_measured(command: list[str], env: dict[str, str] | None = None, stdout: int | None = subprocess.DEVNULL) -> tuple[float, int]:
-    """Run `command` to completion; return its wall-clock seconds and its peak RSS in bytes.
-
-    The peak RSS is the child's own ru_maxrss, read with os.wait4 on its pid, so it is not mixed
-    with earlier children as RUSAGE_CHILDREN would be. Raise CalledProcessError on a non-zero exit.
-    """
+def time_process(command: list[str], env: dict[str, str] | None = None) -> float:
+    """Run `command` to completion and return its wall-clock seconds; raise CalledProcessError on failure."""
     start = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=stdout, stderr=subprocess.DEVNULL)
-    _, status, usage = os.wait4(process.pid, 0)
-    elapsed = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        raise subprocess.CalledProcessError(process.returncode, command)
-    return elapsed, usage.ru_maxrss * 1024  # Linux reports ru_maxrss in KiB
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def peak_rss_bytes(command: list[str], env: dict[str, str] | None = None, runs: int = 3) -> int | None:
+    """Return the largest peak RSS of `runs` runs of `command`, or None without GNU time.
+
+    The command runs under /usr/bin/time, which reports the child's ru_maxrss. A child started
+    by this Python process would inherit its RSS as a floor, because Linux carries the high-water
+    mark of the address space that fork or vfork shares across exec; time's own RSS is about 2 MB.
+    """
+    if not os.access(GNU_TIME, os.X_OK):
+        return None
+    peaks = []
+    with tempfile.NamedTemporaryFile("r", suffix=".txt") as report:
+        for _ in range(runs):
+            subprocess.run([GNU_TIME, "-f", "%M", "-o", report.name, *command], env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            report.seek(0)
+            peaks.append(int(report.read().split()[-1]) * 1024)  # %M is in KiB
+    return max(peaks)
 
 
 def self_peak_rss_bytes() -> int:
@@ -151,3 +163,7 @@ def write_result(name: str, figures: dict[str, object], command: str, path: Path
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
     print(f"wrote {path}", file=sys.stderr)
     return path
+
+
+def mib(size_bytes: int | None) -> str:
+    return "n/a" if size_bytes is None else f"{size_bytes / 2**20:.1f} MiB"
