@@ -14,9 +14,9 @@ cache.
 The load generator is asyncio with raw HTTP/1.1 streams in this process. It records each
 request's status and latency, which wrk's Lua interface does not expose per request. A
 sampler reads the server's VmRSS from /proc every second. The run passes when no request
-failed (non-2xx status or connection error) and the server's memory is flat: the mean RSS of
-the last window is within --rss-tolerance of the mean of the first window (a window is 10 s,
-or a third of a shorter run).
+failed (non-2xx status or connection error) and the server's memory is flat. Flat means that
+the mean RSS of the last window is within --rss-tolerance of the mean of the first window. A
+window is 10 s, or a third of a shorter run.
 
 Usage: python benchmarks/bench_load.py [--duration 60] [--connections 200] [--output FILE]
 Exits 1 when a request failed or the RSS is not flat.
@@ -52,7 +52,7 @@ def _request_bytes(host_header: str, path: str, body: dict) -> bytes:
     return head.encode("ascii") + payload
 
 
-def _read_kib(pid: int, field: str) -> int | None:
+def _read_status_bytes(pid: int, field: str) -> int | None:
     """Return a `field` of /proc/<pid>/status (VmRSS, VmHWM) in bytes, or None once the process is gone."""
     try:
         with open(f"/proc/{pid}/status", encoding="ascii") as status:
@@ -135,7 +135,7 @@ async def _connection(port: int, paths: list[str], requests: dict[str, list[byte
 async def _sample_rss(pid: int, deadline: float, samples: list[tuple[float, int]]) -> None:
     start = time.monotonic()
     while time.monotonic() < deadline:
-        rss = _read_kib(pid, "VmRSS")
+        rss = _read_status_bytes(pid, "VmRSS")
         if rss is not None:
             samples.append((time.monotonic() - start, rss))
         await asyncio.sleep(1.0)
@@ -248,7 +248,7 @@ def main() -> int:
             recorder, samples, elapsed = asyncio.run(drive(port, args.connections, args.duration, not args.no_plan, server.pid))
             generator_cpu = time.process_time() - generator_cpu_before
             server_cpu = _cpu_seconds(server.pid) - cpu_before
-            server_peak = _read_kib(server.pid, "VmHWM") or 0
+            server_peak = _read_status_bytes(server.pid, "VmHWM") or 0
         finally:
             benchlib.stop(server)
         server_log.seek(0)

@@ -94,9 +94,10 @@ def time_process(command: list[str], env: dict[str, str] | None = None) -> float
 def peak_rss_bytes(command: list[str], env: dict[str, str] | None = None, runs: int = 3) -> int | None:
     """Return the largest peak RSS of `runs` runs of `command`, or None without GNU time.
 
-    The command runs under /usr/bin/time, which reports the child's ru_maxrss. A child started
-    by this Python process would inherit its RSS as a floor, because Linux carries the high-water
-    mark of the address space that fork or vfork shares across exec; time's own RSS is about 2 MB.
+    The command runs under /usr/bin/time, which reports the child's ru_maxrss. Linux carries the
+    high-water mark of the address space that fork or vfork shares across exec. So a child
+    started by this Python process would report at least this process's RSS, while GNU time, a
+    small C program, passes on a floor far below any Python process's RSS.
     """
     if not os.access(GNU_TIME, os.X_OK):
         return None
@@ -158,6 +159,7 @@ def write_result(name: str, figures: dict[str, object], command: str, path: Path
         "command": command,
         "date_utc": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": machine(),
+        "load_average_1min": round(os.getloadavg()[0], 2),
         **figures,
     }
     path.write_text(json.dumps(record, indent=2) + "\n", encoding="utf-8")
