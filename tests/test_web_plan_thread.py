@@ -1,7 +1,7 @@
 """The plan endpoint runs every layout search on one thread, so the server's memory stays flat.
 
 Each thread of a thread pool allocates from its own glibc malloc arena, which keeps the pages a
-search frees; searches spread over the pool made the server's RSS grow by hundreds of MB under
+search frees. Searches spread over the pool made the server's RSS grow by hundreds of MB under
 load (benchmarks/bench_load.py), while on one thread it stayed flat.
 """
 
