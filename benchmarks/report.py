@@ -58,7 +58,11 @@ def _figure(value: float | None, unit: str) -> str:
         return f"{value / 1e9:,.3f} GB"
     if unit in ("s", "days"):
         return f"{value:,.3f} {unit}"
-    return f"{value:.4g} {unit}".replace("count", "").strip()
+    if unit == "GPU-h":
+        return f"{value:,.0f} GPU-h"
+    if unit == "count":
+        return f"{value / 1e9:,.3f} B"
+    return f"{value:.4g} {unit}"
 
 
 def _not_measured(name: str) -> list[str]:
@@ -115,7 +119,7 @@ def peers_section(result: dict | None) -> list[str]:
         return lines + _not_measured("peers")
     processes = result["processes"]
     lines += [
-        f"Question: {result['question']}. Both tools answer it from the configs they ship, and the three "
+        f"Question: {result['question']}. Both tools answer it from the configs they ship, and the "
         f"commands run alternately, {result['runs']} runs each (`{result['command']}`).",
         "",
         f"- napkin: `{result['napkin_command']}`",
@@ -134,7 +138,7 @@ def peers_section(result: dict | None) -> list[str]:
     lines += ["", "Their answers:", "", "| figure | napkin | llm-analysis | why they differ |", "|---|---:|---:|---|"]
     for row in result["answers"]:
         lines.append(f"| {row['figure']} | {_figure(row['napkin'], row['unit'])} | {_figure(row['llm_analysis'], row['unit'])} | "
-                     f"{DIFFERENCES.get(row['figure'], '')} |")
+                     f"{DIFFERENCES.get(row['figure'], '') if row['llm_analysis'] is not None else ''} |")
     return lines + [""]
 
 
