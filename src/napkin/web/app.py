@@ -41,7 +41,7 @@ def _http_error_detail(request: Request, status: int, message: str) -> tuple[int
     path, method = request.url.path, request.method
     documented = request.app.openapi()["paths"].get(path)
     if status in (404, 405) and documented:
-        allowed = sorted({name.upper() for name in documented} | ({"HEAD"} if "get" in documented else set()))
+        allowed = sorted(name.upper() for name in documented)
         if method not in allowed:
             message = f"{method} is not allowed on {path}: use {' or '.join(allowed)}"
             return 405, {"loc": ["method"], "msg": message, "type": "method_not_allowed"}, {"Allow": ", ".join(allowed)}

@@ -13,6 +13,7 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import sys
 from typing import Any
 
 from fastapi import Request
@@ -124,9 +125,11 @@ def strict_json(body: bytes) -> Any:
         raise json.JSONDecodeError("arrays and objects nest too deeply", text, 0) from None
     except json.JSONDecodeError:
         raise
-    except ValueError as error:  # int() rejects an integer of more than sys.get_int_max_str_digits() digits
+    except ValueError:  # int() rejects an integer of more than sys.get_int_max_str_digits() digits
         match = next((match for match in _LONG_INTEGER.finditer(text) if match.group(1)), None)
-        raise json.JSONDecodeError(f"number too long ({error})", text, match.start(1) if match else 0) from None
+        digits = f"{len(match.group(1).lstrip('-')):,} digits" if match else "too many digits"
+        reason = f"an integer of {digits} is longer than the {sys.get_int_max_str_digits():,} digits allowed: use an exponent, e.g. 1e21"
+        raise json.JSONDecodeError(reason, text, match.start(1) if match else 0) from None
 
 
 class StrictJSONRequest(Request):
