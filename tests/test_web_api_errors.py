@@ -48,7 +48,7 @@ INVALID_JSON = [
     ("-Infinity", b'{"model": "llama-3-8b", "tokens": 1e12, "mfu": -Infinity}', "column 48", "-Infinity is not a JSON number"),
     ("not UTF-8", b'{"model": "llama\xff"}', "line 1, column 17", "byte 0xff is not UTF-8"),
     ("long integer", b'{"tokens": 1' + b"0" * 5000 + b"}", "line 1, column 12", "an integer of 5,001 digits"),
-    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "line 1, column 1", "nest too deeply"),
+    ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "line 1, column 1", "nested too deeply"),
     ("truncated", b'{"model": "llama-3-8b"', "line 1, column 23", "Expecting"),
 ]
 

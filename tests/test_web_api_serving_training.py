@@ -178,7 +178,7 @@ BAD_BODIES = [
     ("/api/plan", {**PLAN, "gpu": "h100,h200,b200,a100-80gb,l4"}, "gpu", "4 at most"),
     ("/api/plan", {**PLAN, "gpu": "h100,x100"}, "gpu", "unknown GPU"),
     ("/api/plan", {**PLAN, "budget": "lots"}, "budget", "invalid budget"),
-    ("/api/plan", {**PLAN, "days": 0}, "days", "greater than 0"),
+    ("/api/plan", {**PLAN, "days": 0}, "days", "must be greater than zero"),
     ("/api/plan", {**PLAN, "days": 1}, "days", "raise days"),
     ("/api/plan", {**PLAN, "global_batch": 5000}, "global_batch", "whole number"),
     ("/api/plan", {**PLAN, "tokens": "1M"}, "tokens", "fewer than the 4,194,304 tokens of one optimizer step"),

@@ -37,7 +37,7 @@ def _error_response(
 
 
 def _http_error_detail(request: Request, status: int, message: str) -> tuple[int, dict[str, Any], dict[str, str] | None]:
-    """Return the status, detail and headers for an HTTP error of routing: an unknown path, or a method the path does not take."""
+    """Return the status, detail and headers of an HTTP error: an unknown path, a method the path does not take, or an unreadable body."""
     path, method = request.url.path, request.method
     documented = request.app.openapi()["paths"].get(path)
     if status in (404, 405) and documented:
@@ -51,7 +51,8 @@ def _http_error_detail(request: Request, status: int, message: str) -> tuple[int
     if status == 405:
         message = f"{method} is not allowed on {path}: use GET or HEAD"
         return 405, {"loc": ["method"], "msg": message, "type": "method_not_allowed"}, {"Allow": "GET, HEAD"}
-    return status, {"loc": ["path"], "msg": message, "type": "http"}, None
+    # The remaining HTTP errors come from reading the request body (FastAPI's 400 for a body it could not read).
+    return status, {"loc": ["body"], "msg": message, "type": "http"}, None
 
 
 @asynccontextmanager

@@ -65,8 +65,11 @@ def _unknown_field_message(request: Request, loc: list[Any]) -> str:
         model = field.annotation if field is not None else None
     names = sorted(getattr(model, "model_fields", {}))
     close = difflib.get_close_matches(str(loc[-1]), names, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"the fields are {', '.join(names)}" if names else ""
-    return f"unknown field {loc[-1]!r}" + (f": {hint}" if hint else "")
+    if close:
+        return f"unknown field {loc[-1]!r}: did you mean {close[0]!r}?"
+    if names:
+        return f"unknown field {loc[-1]!r}: the fields are {', '.join(names)}"
+    return f"unknown field {loc[-1]!r}"
 
 
 def _body_model(request: Request) -> Any:
@@ -76,7 +79,7 @@ def _body_model(request: Request) -> Any:
 
 
 def reword(request: Request, item: dict[str, Any], document: Any) -> dict[str, Any]:
-    """Return one validation error of FastAPI as a detail whose location is the field and whose message says the fix.
+    """Return one validation error of FastAPI as a detail whose location is the field and whose message states the fix.
 
     `document` is the request body that failed to parse as JSON, when one did.
     """
@@ -104,9 +107,9 @@ def reword(request: Request, item: dict[str, Any], document: Any) -> dict[str, A
 def strict_json(body: bytes) -> Any:
     """Parse a request body as JSON (RFC 8259), which Python's `json.loads` extends.
 
-    Raise `json.JSONDecodeError`, with a position in the text, for bytes that are not UTF-8, for
-    the NaN and Infinity tokens, for integers too long for `int` and for nesting too deep to
-    parse, so that FastAPI reports each as invalid JSON, not as a body it could not read.
+    Raise `json.JSONDecodeError`, with a position in the text, for bytes that are not UTF-8, the
+    NaN and Infinity tokens, integers too long for `int` and nesting too deep to parse. FastAPI
+    then reports each as invalid JSON, where it would otherwise report a body it could not read.
     """
     try:
         text = body.decode("utf-8")
@@ -122,7 +125,7 @@ def strict_json(body: bytes) -> Any:
     try:
         return json.loads(text, parse_constant=reject_constant)
     except RecursionError:
-        raise json.JSONDecodeError("arrays and objects nest too deeply", text, 0) from None
+        raise json.JSONDecodeError("arrays and objects are nested too deeply to parse", text, 0) from None
     except json.JSONDecodeError:
         raise
     except ValueError:  # int() rejects an integer of more than sys.get_int_max_str_digits() digits

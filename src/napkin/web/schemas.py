@@ -119,7 +119,7 @@ def _gpu_names(text: str) -> str:
 
 class _Body(BaseModel):
     # Strict: a JSON string or number is not taken for a boolean, nor "2" or 2.0 for an integer field,
-    # as the OpenAPI types say. Quantity fields still take strings, through their parsers.
+    # matching the OpenAPI types. Quantity fields still take strings, through their parsers.
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
