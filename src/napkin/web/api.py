@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends, Request
 
 from .. import __version__
 from ..arch import ModelArch
@@ -27,10 +27,12 @@ from ..memory import weight_bytes
 from ..params import count_params
 from ..units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
 from . import charts
+from .problems import StrictJSONRoute
 from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, require_arch
 from .schemas import (
     CompareRequest,
     EngineRequest,
+    ErrorBody,
     Estimate,
     KVRequest,
     LatencyRequest,
@@ -45,7 +47,21 @@ from .schemas import (
     TrainRequest,
 )
 
-router = APIRouter(prefix="/api")
+
+def reject_query(request: Request) -> None:
+    """Reject query parameters: every endpoint takes its inputs in the JSON body, and an ignored parameter would hide a mistake."""
+    for name in request.query_params:
+        where = "takes no parameters" if request.method == "GET" else "takes its fields in the JSON body"
+        raise FieldError(("query", name), f"unknown query parameter {name!r}: {request.url.path} {where}")
+
+
+_ERRORS = {
+    400: {"model": ErrorBody, "description": "Host header other than 127.0.0.1 or localhost, when serving on loopback"},
+    413: {"model": ErrorBody, "description": "Request body over the size limit"},
+    422: {"model": ErrorBody, "description": "Invalid body, field or query parameter; `detail[0].loc` names it"},
+}
+
+router = APIRouter(prefix="/api", route_class=StrictJSONRoute, dependencies=[Depends(reject_query)], responses=_ERRORS)
 
 MFU_CHART_RANGE = (0.20, 0.60)
 MFU_CHART_STEP = 0.025

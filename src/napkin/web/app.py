@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import NapkinError
 from .api import router
 from .guard import MAX_BODY_BYTES, RejectionLog, RequestGuard
+from .problems import api_spelling, error_payload, reword
 from .resolve import FieldError
 
 __all__ = ["STATIC_DIR", "create_app"]
@@ -27,22 +28,31 @@ STATIC_DIR = os.path.join(os.path.dirname(__file__), "static")
 logger = logging.getLogger("napkin.web")
 
 
-def _field_name(loc: Iterable[Any]) -> str:
-    """Return ``tokens`` or ``a.gpu`` for a pydantic location such as ``("body", "a", "gpu")``."""
-    parts = [str(part) for part in loc if part != "body"]
-    return ".".join(parts) or "body"
+def _error_response(
+    request: Request, status: int, details: list[dict[str, Any]], headers: dict[str, str] | None = None
+) -> JSONResponse:
+    payload = error_payload(details)
+    request.app.state.rejections(request.method, request.url.path, status, payload["error"])
+    return JSONResponse(payload, status_code=status, headers=headers)
 
 
-def _clean(message: str) -> str:
-    # pydantic prefixes the message of a ValueError raised in a validator.
-    return message.removeprefix("Value error, ")
-
-
-def _error_response(request: Request, status: int, details: list[dict[str, Any]]) -> JSONResponse:
-    first = details[0]
-    line = f"{_field_name(first['loc'])}: {first['msg']}" if first["loc"] else first["msg"]
-    request.app.state.rejections(request.method, request.url.path, status, line)
-    return JSONResponse({"error": line, "detail": details}, status_code=status)
+def _http_error_detail(request: Request, status: int, message: str) -> tuple[int, dict[str, Any], dict[str, str] | None]:
+    """Return the status, detail and headers of an HTTP error: an unknown path, a method the path does not take, or an unreadable body."""
+    path, method = request.url.path, request.method
+    documented = request.app.openapi()["paths"].get(path)
+    if status in (404, 405) and documented:
+        allowed = sorted(name.upper() for name in documented)
+        if method not in allowed:
+            message = f"{method} is not allowed on {path}: use {' or '.join(allowed)}"
+            return 405, {"loc": ["method"], "msg": message, "type": "method_not_allowed"}, {"Allow": ", ".join(allowed)}
+    if status == 404:
+        message = f"no endpoint or file at {path}: the API's endpoints are listed in /openapi.json"
+        return 404, {"loc": ["path"], "msg": message, "type": "not_found"}, None
+    if status == 405:
+        message = f"{method} is not allowed on {path}: use GET or HEAD"
+        return 405, {"loc": ["method"], "msg": message, "type": "method_not_allowed"}, {"Allow": "GET, HEAD"}
+    # The remaining HTTP errors come from reading the request body (FastAPI's 400 for a body it could not read).
+    return status, {"loc": ["body"], "msg": message, "type": "http"}, None
 
 
 @asynccontextmanager
@@ -70,23 +80,21 @@ def create_app(
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_body(request: Request, error: RequestValidationError) -> JSONResponse:
-        details = [
-            {"loc": list(item.get("loc", ())), "msg": _clean(str(item.get("msg", ""))), "type": str(item.get("type", ""))}
-            for item in error.errors()
-        ]
-        return _error_response(request, 422, details or [{"loc": [], "msg": "invalid request", "type": "value_error"}])
+        details = [reword(request, item, error.body) for item in error.errors()]
+        return _error_response(request, 422, details or [{"loc": ["body"], "msg": "invalid request", "type": "value_error"}])
 
     @app.exception_handler(FieldError)
     async def _invalid_field(request: Request, error: FieldError) -> JSONResponse:
-        return _error_response(request, 422, [{"loc": list(error.loc), "msg": str(error), "type": "value_error"}])
+        return _error_response(request, 422, [{"loc": list(error.loc), "msg": api_spelling(str(error)), "type": "value_error"}])
 
     @app.exception_handler(NapkinError)
     async def _invalid_input(request: Request, error: NapkinError) -> JSONResponse:
-        return _error_response(request, 422, [{"loc": ["body"], "msg": str(error), "type": "value_error"}])
+        return _error_response(request, 422, [{"loc": ["body"], "msg": api_spelling(str(error)), "type": "value_error"}])
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-        return _error_response(request, error.status_code, [{"loc": [], "msg": str(error.detail), "type": "http"}])
+        status, detail, headers = _http_error_detail(request, error.status_code, str(error.detail))
+        return _error_response(request, status, [detail], {**(error.headers or {}), **(headers or {})})
 
     app.include_router(router)
     app.mount("/", StaticFiles(directory=STATIC_DIR, html=True), name="static")

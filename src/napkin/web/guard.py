@@ -13,6 +13,8 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
+from .problems import error_payload
+
 logger = logging.getLogger("napkin.web")
 
 
@@ -76,11 +78,11 @@ class RequestGuard:
             host = headers.get(b"host", b"").decode("latin-1").lower()
             name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
             if name not in self.allowed_hosts:
-                await self._reject(scope, send, 400, f"host {host!r} is not served; open the page at 127.0.0.1 or localhost")
+                await self._reject(scope, send, 400, ["header", "host"], f"{host!r} is not served; open the page at 127.0.0.1 or localhost")
                 return
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
-            await self._reject(scope, send, 413, f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
+            await self._reject(scope, send, 413, ["body"], f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
             return
         body = b""
         if scope.get("method") in ("POST", "PUT", "PATCH"):
@@ -93,7 +95,7 @@ class RequestGuard:
                 chunk = message.get("body", b"")
                 size += len(chunk)
                 if size > self.max_body_bytes:
-                    await self._reject(scope, send, 413, f"request body exceeds the limit of {self.max_body_bytes:,} bytes")
+                    await self._reject(scope, send, 413, ["body"], f"request body exceeds the limit of {self.max_body_bytes:,} bytes")
                     return
                 chunks.append(chunk)
                 if not message.get("more_body", False):
@@ -101,9 +103,10 @@ class RequestGuard:
             body = b"".join(chunks)
         await self.app(scope, _replay(body, receive), _with_headers(send))
 
-    async def _reject(self, scope: dict[str, Any], send: Any, status: int, reason: str) -> None:
-        self.rejections(scope.get("method"), scope.get("path"), status, reason)
-        payload = json.dumps({"error": reason, "detail": [{"loc": [], "msg": reason, "type": "http"}]}).encode()
+    async def _reject(self, scope: dict[str, Any], send: Any, status: int, loc: list[str], reason: str) -> None:
+        body = error_payload([{"loc": loc, "msg": reason, "type": "http"}])
+        self.rejections(scope.get("method"), scope.get("path"), status, body["error"])
+        payload = json.dumps(body).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *_SECURITY_HEADERS]
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})

@@ -53,6 +53,7 @@ Price = Annotated[float, *_parsed_with(units.parse_price, "price", "$2/hr")]
 Throughput = Annotated[float, *_parsed_with(units.parse_count, "throughput", "2500")]
 Whole = Annotated[int, *_parsed_with(units.parse_integer, "count", "1024")]
 BatchSize = Annotated[int, *_parsed_with(units.parse_integer, "batch size", "64")]
+Days = Annotated[float, *_parsed_with(units.parse_count, "days", "90")]
 Length = Annotated[int, *_parsed_with(units.parse_length, "length", "8k")]
 LengthOrZero = Annotated[int, *_parsed_with(_length_or_zero, "length", "0")]
 
@@ -117,7 +118,9 @@ def _gpu_names(text: str) -> str:
 
 
 class _Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: a JSON string or number is not taken for a boolean, nor "2" or 2.0 for an integer field,
+    # matching the OpenAPI types. Quantity fields still take strings, through their parsers.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class ModelChoice(_Body):
@@ -280,7 +283,7 @@ class PlanRequest(ModelChoice):
     gpu: str = Field("h100", max_length=200, description="GPU name, or several separated by commas, e.g. h100,h200.")
     tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
     max_gpus: Whole = Field(..., le=MAX_PLAN_GPUS, description="Most GPUs a layout may use.")
-    days: float | None = Field(None, gt=0, description="Longest acceptable wall-clock in days; 90 when left out.")
+    days: Days | None = Field(None, description="Longest acceptable wall-clock in days; 90 when left out.")
     budget: USD | None = Field(None, description="Most USD the run may cost, e.g. 10M.")
     top: Whole = Field(10, le=MAX_PLAN_TOP, description="Layouts to return.")
     rank: Literal["cost", "time"] = "cost"
