@@ -50,6 +50,8 @@ INVALID_JSON = [
     ("long integer", b'{"tokens": 1' + b"0" * 5000 + b"}", "line 1, column 12", "an integer of 5,001 digits"),
     ("deep nesting", b"[" * 100_000 + b"]" * 100_000, "line 1, column 1", "nested too deeply"),
     ("truncated", b'{"model": "llama-3-8b"', "line 1, column 23", "Expecting"),
+    ("duplicate key", b'{"model": "llama-3-8b", "tokens": "1T", "tokens": "2T"}', "line 1, column 41", "duplicate key 'tokens'"),
+    ("nested duplicate", b'{"compare": {"a": 1, "a": 2}}', "line 1, column 22", "duplicate key 'a'"),
 ]
 
 

@@ -122,8 +122,19 @@ def strict_json(body: bytes) -> Any:
         match = next(match for match in _JSON_CONSTANT.finditer(text) if match.group(1))
         raise json.JSONDecodeError(f"{token} is not a JSON number: send a finite number", text, match.start(1))
 
+    def reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+        result: dict[str, Any] = {}
+        for key, value in pairs:
+            if key in result:
+                # The parser gives no position here: point at the second `"key":` in the text.
+                found = list(re.finditer(re.escape(json.dumps(key, ensure_ascii=False)) + r"\s*:", text))
+                position = found[1].start() if len(found) > 1 else 0
+                raise json.JSONDecodeError(f"duplicate key {key!r}: send each field once", text, position)
+            result[key] = value
+        return result
+
     try:
-        return json.loads(text, parse_constant=reject_constant)
+        return json.loads(text, parse_constant=reject_constant, object_pairs_hook=reject_duplicates)
     except RecursionError:
         raise json.JSONDecodeError("arrays and objects are nested too deeply to parse", text, 0) from None
     except json.JSONDecodeError:
