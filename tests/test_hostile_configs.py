@@ -9,7 +9,9 @@ test instead of the machine.
 
 from __future__ import annotations
 
+import copy
 import json
+import math
 import os
 import resource
 import stat
@@ -21,11 +23,16 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from napkin_runner import run_napkin
 
 import napkin
 from napkin.errors import ConfigError
+from napkin.flops import count_flops
 from napkin.hf import arch_from_config, load_config_text
+from napkin.memory import kv_cache_bytes
+from napkin.params import count_params
 
 MODELS = Path(napkin.__file__).parent / "data" / "models"
 
@@ -38,6 +45,7 @@ LLAMA = _config("meta-llama__Llama-3.2-1B.json")
 GEMMA3 = _config("google__gemma-3-27b-it.json")
 QWEN3_MOE = _config("Qwen__Qwen3-30B-A3B.json")
 GPT_OSS = _config("openai__gpt-oss-20b.json")
+FALCON = _config("tiiuae__falcon-40b.json")
 
 
 def _llama(**changes: Any) -> bytes:
@@ -77,6 +85,10 @@ CASES: list[tuple[str, bytes, str]] = [
     ("layer_types object", json.dumps({**GPT_OSS, "layer_types": {"0": "full_attention"}}).encode(), "'layer_types' must be a list of strings"),
     ("mlp_only_layers object", json.dumps({**QWEN3_MOE, "mlp_only_layers": {"0": 1}}).encode(), "'mlp_only_layers' must be a list of integers"),
     ("mlp_only_layers booleans", json.dumps({**QWEN3_MOE, "mlp_only_layers": [True]}).encode(), "'mlp_only_layers' must be a list of integers"),
+    ("Falcon width not divisible by heads", json.dumps({**FALCON, "hidden_size": 8193}).encode(),
+     "hidden_size 8193 is not divisible by num_attention_heads 128"),
+    ("Falcon heads not a multiple of KV heads", json.dumps({**FALCON, "num_kv_heads": 7}).encode(),
+     "num_attention_heads 128 is not a multiple of num_kv_heads 7"),
     ("number as string", _llama(hidden_size="2048"), "'hidden_size' must be an integer"),
     ("true for an integer", _llama(num_hidden_layers=True), "'num_hidden_layers' must be an integer"),
     ("false for an integer", _llama(num_key_value_heads=False), "'num_key_value_heads' must be an integer"),
@@ -418,3 +430,36 @@ def test_verify_rejects_before_importing_torch(hostile_files: dict[str, Path]) -
     for case in ("NaN", "rope_scaling array", "duplicate key", "invalid UTF-8"):
         fragment = next(fragment for name, _, fragment in CASES if name == case)
         _assert_limited_error(_run_limited("verify", str(hostile_files[case])), fragment)
+
+
+# --- mutated real configs -----------------------------------------------------------------------
+
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False) | st.text(max_size=12),
+    lambda children: st.lists(children, max_size=3) | st.dictionaries(st.text(max_size=8), children, max_size=3),
+    max_leaves=8,
+)
+REAL_CONFIGS = {path.name: json.loads(path.read_text(encoding="utf-8")) for path in sorted(MODELS.glob("*.json"))}
+
+
+@given(st.sampled_from(sorted(REAL_CONFIGS)), st.data())
+def test_property_mutated_config_fails_cleanly(file_name: str, data: st.DataObject) -> None:
+    """Any JSON value at any key of a shipped config (nested ones included) either parses into a
+    model whose estimates are finite numbers or raises ConfigError: never another exception."""
+    config = copy.deepcopy(REAL_CONFIGS[file_name])
+    target = config
+    if isinstance(config.get("text_config"), dict) and data.draw(st.booleans()):
+        target = config["text_config"]
+    key = data.draw(st.sampled_from(sorted(target)) | st.sampled_from(["rope_scaling", "layer_types", "mlp_only_layers",
+                                                                       "sliding_window", "head_dim", "text_config"]))
+    target[key] = data.draw(JSON_VALUES)
+    try:
+        arch = arch_from_config(config, "mutated")
+    except ConfigError as error:
+        assert "\n" not in str(error)
+        assert len(str(error)) <= MAX_MESSAGE_CHARS
+        return
+    counts = count_params(arch)
+    assert counts.total > 0
+    assert math.isfinite(count_flops(arch, 4096).forward_flop_per_token_causal)
+    assert math.isfinite(kv_cache_bytes(arch, 4096))

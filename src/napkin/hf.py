@@ -384,6 +384,14 @@ def _parse_falcon(r: _Reader) -> dict[str, Any]:
         kv_heads = 1 if multi_query else heads
     if r.bool("alibi", default=False):
         raise ConfigError(f"{r.source}: Falcon with alibi=true is not supported; only rotary Falcon models are")
+    # transformers' FalconAttention raises unless the heads split hidden_size evenly; a floored
+    # head width would silently undercount every projection.
+    if hidden % heads:
+        raise ConfigError(f"{r.source}: hidden_size {hidden} is not divisible by num_attention_heads {heads}; fix one of them")
+    if heads % kv_heads:
+        raise ConfigError(
+            f"{r.source}: num_attention_heads {heads} is not a multiple of num_kv_heads {kv_heads}; fix one of them"
+        )
     bias = r.bool("bias", default=False)
     attention = Attention(heads, kv_heads, hidden // heads, qkv_bias=bias, out_bias=bias)
     mlp = DenseMLP(r.int("ffn_hidden_size", default=4 * hidden), gated=False, bias=bias)
