@@ -371,30 +371,32 @@ def test_property_layout_zero3_state_times_dp(case: tuple[ModelArch, Layout], da
 
 
 @given(layouts(), st.data())
-def test_property_layout_more_tp_not_more_state(case: tuple[ModelArch, Layout], data: st.DataObject) -> None:
-    """Tensor parallelism divides every weight matrix and its state by tp, so a larger tp at the
-    same pp, dp and ZeRO stage never holds more weights, gradients or optimizer state per GPU."""
+def test_property_layout_more_tp_not_more_memory(case: tuple[ModelArch, Layout], data: st.DataObject) -> None:
+    """Tensor parallelism divides every weight matrix, its state and most activations by tp, so
+    a larger tp at the same pp, dp and ZeRO stage never needs more memory per GPU.
+
+    The weights, gradients and optimizer state alone can grow: with pp > 1 the busiest stage can
+    switch from the first (more activations in flight) to the last (the output layer) when tp
+    shrinks the activations, so only the total is compared."""
     arch, layout = case
     sizes = model_shape(arch).tensor_parallel_sizes
     larger = data.draw(st.sampled_from([size for size in sizes if size >= layout.tp]))
-    small = _layout_estimate(arch, layout).memory_bytes
-    large = _layout_estimate(arch, Layout(**dict(layout.__dict__, tp=larger))).memory_bytes
-    state = ("weights", "gradients", "optimizer")
-    assert sum(large[part] for part in state) <= sum(small[part] for part in state) * (1 + 1e-12)
+    small = _layout_estimate(arch, layout).memory_per_gpu_bytes
+    large = _layout_estimate(arch, Layout(**dict(layout.__dict__, tp=larger))).memory_per_gpu_bytes
+    assert large <= small * (1 + 1e-12)
 
 
 @given(layouts(), st.data())
-def test_property_layout_more_pp_not_more_state(case: tuple[ModelArch, Layout], data: st.DataObject) -> None:
-    """Each pipeline stage holds layers ÷ pp blocks, and from two stages on the input embedding and
-    the output layer sit on different stages, so more stages at the same tp, dp and ZeRO stage
-    never hold more weights, gradients or optimizer state per GPU."""
+def test_property_layout_more_pp_not_more_memory(case: tuple[ModelArch, Layout], data: st.DataObject) -> None:
+    """Each pipeline stage holds layers ÷ pp blocks and, with 1F1B, at most pp micro-batches in
+    flight of layers ÷ pp blocks each, so more stages at the same micro-batches per data-parallel
+    rank never need more memory per GPU."""
     arch, layout = case
     larger = data.draw(st.sampled_from([pp for pp in _divisors(arch.num_layers) if pp >= layout.pp]))
     batch = layout.dp * layout.micro_batch * larger * (layout.global_batch // (layout.dp * layout.micro_batch))
-    small = _layout_estimate(arch, layout).memory_bytes
-    large = _layout_estimate(arch, Layout(**dict(layout.__dict__, pp=larger, global_batch=batch))).memory_bytes
-    state = ("weights", "gradients", "optimizer")
-    assert sum(large[part] for part in state) <= sum(small[part] for part in state) * (1 + 1e-12)
+    small = _layout_estimate(arch, layout).memory_per_gpu_bytes
+    large = _layout_estimate(arch, Layout(**dict(layout.__dict__, pp=larger, global_batch=batch))).memory_per_gpu_bytes
+    assert large <= small * (1 + 1e-12)
 
 
 # --- serving ------------------------------------------------------------------------------------
