@@ -94,9 +94,8 @@ def test_property_flops_monotone_in_seq(arch: ModelArch, first: int, second: int
 
 @given(architectures(), st.integers(1, 8192))
 def test_property_palm_attention_is_three_forwards(arch: ModelArch, seq: int) -> None:
-    """PaLM's training FLOPs 6·N + 12·L·H·Q·T are three forward passes (forward plus a backward of
-    twice its cost): the attention term is 3 × the full-matrix forward attention FLOPs, and the
-    6·N term is 3 × the 2·N matmul FLOPs of the active parameters."""
+    """PaLM's training FLOPs 6·N + 12·L·H·Q·T count a forward pass and a backward pass of twice
+    its cost. So what remains after 6·N is 3 × the full-matrix forward attention FLOPs."""
     per_token, _ = palm_flop_per_token(arch, seq)
     attention = per_token - 6.0 * count_params(arch).active
     forward = count_flops(arch, seq).attention_flop_per_token
