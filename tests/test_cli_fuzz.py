@@ -1,16 +1,23 @@
 """Random argument vectors over every command: each run exits 0 or 2, and 2 means one line.
 
 The vectors mix valid values with broken ones (zero, negative, NaN, inf, huge, tiny, empty,
-unicode, misspelled names, contradictory flags). The default count keeps the test near 15 s on one core;
-set NAPKIN_FUZZ_VECTORS (e.g. 10000) to run more, and NAPKIN_FUZZ_SEED to draw other vectors.
+unicode, misspelled names, options missing their value, contradictory flags, hostile
+config.json files). The default count keeps the test near 15 s on one core; set
+NAPKIN_FUZZ_VECTORS (e.g. 10000) to run more, and NAPKIN_FUZZ_SEED to draw other vectors.
+
+`napkin verify` and `napkin web` get only vectors with at least one invalid part, so that they
+stop at argument validation: the test replaces the PyTorch measurement and the web server with
+functions that fail the test if a vector ever reaches them.
 """
 
 from __future__ import annotations
 
+import collections
 import json
 import math
 import os
 import random
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,9 +30,27 @@ SEED = int(os.environ.get("NAPKIN_FUZZ_SEED", "20261204"))
 
 MODELS = ["llama-3-8b", "llama-3-70b", "mixtral-8x7b", "deepseek-v3", "gemma-2-9b", "qwen2-7b-instruct", "gpt-2-xl",
           "lama-3-8b", "LLAMA-3-8B", "", "🦙", "/nonexistent/config.json"]
+BAD_MODELS = ["lama-3-8b", "", "🦙", "/nonexistent/config.json"]
 GPUS = ["h100", "h200", "a100-80gb", "l4", "rtx-3090", "mi300x", "b200", "t4", "H100", "h10", "", "ｈ100", "h100,h200", "h100,,l4"]
 # Broken values every numeric option meets, next to its valid ones.
-NOISE = ["0", "-1", "nan", "inf", "-inf", "1e400", "1e-30", "99999999999999999999999", "", "１", "abc", "1.5", "0.0", " "]
+NOISE = ["0", "-1", "nan", "inf", "-inf", "1e400", "1e-30", "99999999999999999999999", "", "１", "abc", "1.5", "0.0", " ",
+         "NaN%", "1e308", "-0", "0x10", "1_000", "8\u00a0", "\u200b8", "٨", "1,5", "8" * 400]
+# config.json files a user may pass by mistake or on purpose; written by the `hostile_configs` fixture.
+HOSTILE_CONFIGS = {
+    "huge-int.json": '{"model_type": "llama", "hidden_size": 1' + "0" * 5000 + '}',
+    "nan.json": '{"model_type": "llama", "hidden_size": NaN}',
+    "deep.json": "[" * 100_000 + "]" * 100_000,
+    "duplicate.json": '{"model_type": "llama", "model_type": "mistral"}',
+    "list.json": "[1, 2, 3]",
+    "rope-list.json": json.dumps({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": 2,
+                                  "num_attention_heads": 32, "intermediate_size": 11008, "vocab_size": 32000,
+                                  "rope_scaling": [1, 2]}),
+    "bool-layers.json": json.dumps({"model_type": "llama", "hidden_size": 4096, "num_hidden_layers": True,
+                                    "num_attention_heads": 32, "intermediate_size": 11008, "vocab_size": 32000}),
+    "latin1.json": b'{"model_type": "llama\xe9"}',
+    "empty.json": "",
+}
+HOSTILE_PATHS = ["/dev/zero", "/dev/null", "/nonexistent/config.json", "/", "."]
 
 COUNTS = ["1", "2", "4", "8", "16", "64", "3", "7"]
 OPTIONS: dict[str, list[str]] = {
@@ -92,6 +117,27 @@ COMMANDS: dict[str, tuple[bool, list[str]]] = {
 }
 
 
+# Options of the two commands that fuzzing may only validate, never run, with an invalid value each.
+VERIFY_OPTIONS = {"--seq": ["512", "2k", "1M"], "--batch": ["1", "2"], "--layers": ["1", "2", "100000"],
+                  "--device": ["auto", "cpu", "meta", "cuda", "gpu", ""]}
+WEB_OPTIONS = {"--host": ["127.0.0.1", "localhost", "0.0.0.0", "", "🦙"], "--port": ["0", "8765", "65536", "-1", "http", "1e400", "８０"]}
+# Options that contradict each other or the command, as pairs or groups given together.
+CONTRADICTIONS: dict[str, list[list[str]]] = {
+    "memory": [["--train", "--infer"], ["--fsdp", "--zero", "1"], ["--params", "70B"], ["--sp"]],
+    "train": [["--params", "70B"], ["--mfu", "40%", "--achieved-tflops", "400"], ["--tp", "8", "--gpus", "3"],
+              ["--allow-long-context"], ["--fsdp", "--zero", "1"]],
+    "kv": [["--requests", "0"], ["--gpus", "3"]],
+    "serve-size": [["--tp", "4", "--gpus", "2"], ["--ep", "3"], ["--kv-cache-memory", "1GB", "--gpu-memory-utilization", "0.5"]],
+    "latency": [["--tp", "4", "--gpus", "2"], ["--ep", "16"]],
+    "plan": [["--days", "0.0001", "--budget", "1"], ["--rank", "speed"]],
+    "finetune": [["--method", "full", "--rank", "16"], ["--zero", "3", "--gpus", "1"]],
+    "roofline": [["--context", "1M", "--model", "gpt-2-xl"]],
+}
+# Values that every numeric option of verify and web rejects (unlike "1_000" or "8\u00a0", which parse).
+INVALID = ["-1", "nan", "inf", "-inf", "1e400", "1e-30", "99999999999999999999999", "", "１", "abc", "1.5", " ", "٨", "1,5"]
+UNKNOWN_COMMANDS = ["trian", "Train", "", "🦙", "--json", "compare", "serve", "-x"]
+
+
 def _value(rng: random.Random, option: str) -> str:
     if option in ("--gpu",):
         return rng.choice(GPUS)
@@ -100,16 +146,69 @@ def _value(rng: random.Random, option: str) -> str:
     return rng.choice(NOISE) if rng.random() < 0.1 else rng.choice(OPTIONS[option])
 
 
-def _vector(rng: random.Random) -> list[str]:
+def _model_spec(rng: random.Random, hostile: list[str]) -> str:
+    roll = rng.random()
+    if roll < 0.8:
+        return rng.choice(MODELS[:7])
+    if roll < 0.9:
+        return rng.choice(MODELS)
+    return rng.choice(hostile)
+
+
+def _invalid_only(rng: random.Random, command: str, options: dict[str, list[str]], hostile: list[str]) -> list[str]:
+    """Return a vector for `command` with at least one invalid part, so that it stops at validation."""
+    args = [command]
+    if command == "verify":
+        args.append(rng.choice(MODELS[:7]) if rng.random() < 0.6 else rng.choice(BAD_MODELS + hostile))
+    chosen = rng.sample(sorted(options), k=rng.randint(0, len(options)))
+    for option in chosen:
+        args += [option, rng.choice(options[option])]
+    broken = rng.choice(["noise", "unknown-option", "missing-value", "stray", "help"] + (["model"] if command == "verify" else []))
+    if broken == "noise":
+        option = rng.choice([name for name in sorted(options) if name != "--host"])
+        # click's IntRange takes any Unicode digits as Python's int() does, so --port gets ASCII ones.
+        invalid = [value for value in INVALID if value not in ("１", "٨")] + ["65536"] if option == "--port" else INVALID + ["0"]
+        args += [option, rng.choice(invalid)]
+    elif broken == "unknown-option":
+        args += [rng.choice(sorted(OPTIONS)), "1"]
+    elif broken == "missing-value":
+        args.append(rng.choice(sorted(options)))
+    elif broken == "stray":
+        args.insert(1 + (command == "verify"), rng.choice(NOISE[:8]))
+    elif broken == "model":
+        args[1] = rng.choice(BAD_MODELS + hostile)
+    else:
+        args.append("--help")
+    return args
+
+
+def _vector(rng: random.Random, hostile: list[str]) -> list[str]:
+    roll = rng.random()
+    if roll < 0.04:
+        return _invalid_only(rng, "verify", VERIFY_OPTIONS, hostile)
+    if roll < 0.06:
+        return _invalid_only(rng, "web", WEB_OPTIONS, hostile)
+    if roll < 0.07:
+        return [rng.choice(UNKNOWN_COMMANDS), *rng.sample(["--json", "llama-3-8b", "--gpu", "h100"], k=rng.randint(0, 2))]
+    args = _command_vector(rng, hostile)
+    command = args[0]
+    if command in CONTRADICTIONS and rng.random() < 0.1:
+        args += rng.choice(CONTRADICTIONS[command])
+    if rng.random() < 0.03:
+        args.append(rng.choice(sorted(OPTIONS)))  # an option missing its value at the end
+    return args
+
+
+def _command_vector(rng: random.Random, hostile: list[str]) -> list[str]:
     command = rng.choice(sorted(COMMANDS))
     takes_model, options = COMMANDS[command]
     args = [command]
     if takes_model and rng.random() < 0.95:
-        args.append(rng.choice(MODELS[:7]) if rng.random() < 0.85 else rng.choice(MODELS))
+        args.append(_model_spec(rng, hostile))
     # Most vectors stay within the command's options and give its required ones, so that
     # they reach the arithmetic instead of stopping at a missing option.
     required = {"train": ["--tokens", "--gpu"], "plan": ["--tokens", "--gpu", "--max-gpus"], "kv": ["--context"],
-                "serve-size": ["--gpu"], "latency": ["--gpu"], "finetune": ["--gpu"], "roofline": ["--gpu"],
+                "serve-size": ["--gpu"], "latency": ["--gpu"], "finetune": ["--gpu"], "roofline": ["--gpu"], "memory": ["--gpu"],
                 "serve-cost": ["--tokens-per-s"]}.get(command, [])
     chosen = list(required) + rng.sample(options, k=min(len(options), rng.randint(0, 4)))
     if rng.random() < 0.05:
@@ -144,7 +243,7 @@ def _numbers(value: Any) -> list[tuple[str, float]]:
     return found
 
 
-def _check(args: list[str], runner: CliRunner) -> None:
+def _check(args: list[str], runner: CliRunner) -> int:
     result = runner.invoke(main, args, catch_exceptions=True)
     command_line = " ".join(repr(a) for a in args)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -155,7 +254,7 @@ def _check(args: list[str], runner: CliRunner) -> None:
         assert len(lines) == 1, f"napkin {command_line} printed {len(lines)} lines on stderr: {result.stderr}"
         assert ": error: " in lines[0], f"napkin {command_line}: {lines[0]}"
         assert result.stdout == "", f"napkin {command_line} failed after printing: {result.stdout[:200]}"
-        return
+        return 2
     if "--json" in args and "--help" not in args:
         payload = json.loads(result.stdout)
         for key, number in _numbers(payload):
@@ -163,16 +262,51 @@ def _check(args: list[str], runner: CliRunner) -> None:
             # free_bytes is signed: below zero it is the shortfall of weights that do not fit.
             if key.endswith(("_bytes", "_usd", "_s")) and key != "free_bytes":
                 assert number >= 0, f"napkin {command_line}: {key} = {number}"
+    return 0
 
 
-def test_cli_fuzz_contract() -> None:
+@pytest.fixture(scope="module")
+def hostile_configs(tmp_path_factory: pytest.TempPathFactory) -> list[str]:
+    """Write the hostile config.json files once and return their paths with the special paths."""
+    folder = tmp_path_factory.mktemp("hostile")
+    paths = []
+    for name, text in HOSTILE_CONFIGS.items():
+        path = folder / name
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(text, encoding="utf-8")
+        paths.append(str(path))
+    (folder / "no-config").mkdir()
+    paths.append(str(folder / "no-config"))
+    return paths + [path for path in HOSTILE_PATHS if Path(path).exists() or path.startswith("/nonexistent")]
+
+
+def _never_run(*args: Any, **kwargs: Any) -> None:
+    raise AssertionError("a fuzz vector got past argument validation into a PyTorch measurement or a web server")
+
+
+def test_cli_fuzz_contract(hostile_configs: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    monkeypatch.setattr("napkin.verify.verify_model", _never_run)
+    monkeypatch.setattr(uvicorn.Server, "run", _never_run)
     rng = random.Random(SEED)
     runner = CliRunner()
+    outcomes: collections.Counter[tuple[str, int]] = collections.Counter()
     for _ in range(VECTORS):
-        _check(_vector(rng), runner)
+        args = _vector(rng, hostile_configs)
+        outcomes[(args[0] if args and args[0] in main.commands else "(no command)", _check(args, runner))] += 1
+    exits = collections.Counter()
+    for (_, code), count in outcomes.items():
+        exits[code] += count
+    print(f"\nfuzz seed {SEED}: {VECTORS:,} vectors, exit 0: {exits[0]:,}, exit 2: {exits[2]:,}")
+    for (command, code), count in sorted(outcomes.items()):
+        print(f"  {command:14} exit {code}: {count:,}")
+    assert sum(exits.values()) == VECTORS
 
 
-@pytest.mark.parametrize("command", sorted(COMMANDS))
+@pytest.mark.parametrize("command", sorted(COMMANDS) + ["verify", "web"])
 def test_cli_fuzz_help(command: str) -> None:
     result = CliRunner().invoke(main, [command, "--help"])
     assert result.exit_code == 0

@@ -96,7 +96,7 @@ def verify_command(model: str, seq: int, batch: int, layers: int | None, device:
     """
     from .verify import require_torch, verify_model
 
-    require_torch()
+    # Every input is checked before torch is imported, which takes seconds.
     config, arch = _load_config(model)
     # A real forward pass past the model's positions fails inside transformers, so reject it here.
     limit = arch.max_position_embeddings
@@ -106,6 +106,7 @@ def verify_command(model: str, seq: int, batch: int, layers: int | None, device:
         raise OptionError(
             f"--layers {layers:,} is more than the {arch.num_layers:,} layers of {arch.name}: use {arch.num_layers:,} or fewer, or drop --layers"
         )
+    require_torch()
     report = verify_model(config, arch.name, seq, batch, layers, device)
     if as_json:
         _emit_json(report.to_dict())

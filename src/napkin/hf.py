@@ -45,6 +45,10 @@ _MAX_BY_KEY = {
     "n_routed_experts": 2**16,
 }
 _LAYER_TYPES = {"full_attention": False, "sliding_attention": True}
+# Keys that transformers reads as nested objects (dicts). napkin counts without most of them,
+# but `napkin verify` hands the config to transformers, so every entry point rejects a list or
+# a number there instead of passing it on.
+_OBJECT_KEYS = ("rope_scaling", "rope_parameters", "quantization_config", "text_config", "vision_config")
 
 
 def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
@@ -88,7 +92,9 @@ def load_config_text(text: str | bytes, source: str) -> dict[str, Any]:
 
 
 def _json_type(value: Any) -> str:
-    """Return the JSON name of a parsed value's type: null, true/false, number, string, array."""
+    """Return the JSON name of a parsed value's type: null, a boolean, a number, a string, an array or an object."""
+    if isinstance(value, Mapping):
+        return "an object"
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -378,6 +384,14 @@ def _parse_falcon(r: _Reader) -> dict[str, Any]:
         kv_heads = 1 if multi_query else heads
     if r.bool("alibi", default=False):
         raise ConfigError(f"{r.source}: Falcon with alibi=true is not supported; only rotary Falcon models are")
+    # transformers' FalconAttention raises unless the heads split hidden_size evenly; a floored
+    # head width would silently undercount every projection.
+    if hidden % heads:
+        raise ConfigError(f"{r.source}: hidden_size {hidden} is not divisible by num_attention_heads {heads}; fix one of them")
+    if heads % kv_heads:
+        raise ConfigError(
+            f"{r.source}: num_attention_heads {heads} is not a multiple of num_kv_heads {kv_heads}; fix one of them"
+        )
     bias = r.bool("bias", default=False)
     attention = Attention(heads, kv_heads, hidden // heads, qkv_bias=bias, out_bias=bias)
     mlp = DenseMLP(r.int("ffn_hidden_size", default=4 * hidden), gated=False, bias=bias)
@@ -519,6 +533,15 @@ def _siglip_params(vision: Mapping[str, Any], text_hidden: int, source: str) -> 
     return embeddings + r.int("num_hidden_layers") * per_layer + post_norm, projector
 
 
+def _check_objects(config: Mapping[str, Any], source: str) -> None:
+    for key in _OBJECT_KEYS:
+        value = config.get(key)
+        if value is not None and not isinstance(value, Mapping):
+            raise ConfigError(
+                f"{source}: {key!r} must be a JSON object or null, got {_json_type(value)}; fix the value in config.json"
+            )
+
+
 def arch_from_config(config: Mapping[str, Any], name: str, source: str | None = None) -> ModelArch:
     """Build a `ModelArch` from a parsed config.json dict.
 
@@ -535,6 +558,7 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str | None = 
         supported = ", ".join(SUPPORTED_MODEL_TYPES)
         raise ConfigError(f"{source}: unsupported model_type {str(model_type)[:40]!r}; supported: {supported}")
 
+    _check_objects(config, source)
     vision_params = projector_params = 0
     text = config
     if model_type == "gemma3" and "text_config" in config:
@@ -549,6 +573,7 @@ def arch_from_config(config: Mapping[str, Any], name: str, source: str | None = 
             vision_params, projector_params = _siglip_params(vision, hidden, source)
         if "model_type" not in text:
             text = {**text, "model_type": "gemma3_text"}
+        _check_objects(text, source + " text_config")
 
     reader = _Reader(text, source, model_type)
     parts = _PARSERS[model_type](reader)
