@@ -152,3 +152,32 @@ def test_repeated_gpu_names_counted_once(capsys: pytest.CaptureFixture[str]) -> 
     assert plan["evaluated"] == single["evaluated"]
     fleet = napkin_json(capsys, "serve-size", "llama-3-8b", "--gpu", "h100,h100", "--qps", "1", "--tpot", "50ms", "--cheapest")
     assert len(fleet["options"]) == 1
+
+
+def test_long_value_is_cut_in_the_error(capsys: pytest.CaptureFixture[str]) -> None:
+    # A 100,000-character model name used to be echoed whole in the one-line error.
+    code, _, err = run_napkin(capsys, "model", "x" * 100_000)
+    assert code == 2
+    assert err.count("\n") == 1
+    assert len(err) < 400
+    assert "[100,003 characters]" in err  # the name, its quotes and the colon
+
+
+def test_one_line_keeps_short_words() -> None:
+    from napkin.errors import one_line
+
+    assert one_line("unknown GPU 'h10':\n  did you mean 'h100'?") == "unknown GPU 'h10': did you mean 'h100'?"
+    cut = one_line("a" * 201)
+    assert cut == "a" * 120 + "…[201 characters]…" + "a" * 40
+
+
+def test_interrupt_exits_130_without_traceback(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl-C during a long plan search: the shell's SIGINT status, and nothing on stderr.
+    import napkin.presets
+
+    def interrupted(spec: str) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(napkin.presets, "load_model", interrupted)
+    code, _, err = run_napkin(capsys, "model", "llama-3-8b")
+    assert (code, err) == (130, "")

@@ -13,7 +13,7 @@ from typing import Any, NoReturn
 import click
 
 from . import units
-from .errors import NapkinError, OptionError
+from .errors import NapkinError, OptionError, one_line
 from .options import (
     BATCHES,
     COUNT,
@@ -136,8 +136,10 @@ class NapkinGroup(click.Group):
             _fail(*_click_message(error))
         except NapkinError as error:
             _fail(str(error), _command_path(args))
-        except (BrokenPipeError, KeyboardInterrupt):
+        except BrokenPipeError:
             sys.exit(1)
+        except KeyboardInterrupt:
+            sys.exit(130)  # the shell's status for a process stopped by SIGINT (128 + 2)
         except OSError as error:
             # Writing the output failed, e.g. to a full disk; nothing in the input can fix that.
             _fail(f"cannot write the output: {error.strerror or error}", _command_path(args), status=1)
@@ -178,8 +180,7 @@ def _param_label(param: click.Parameter) -> str:
 
 def _fail(message: str, command: str = "napkin", status: int = 2) -> NoReturn:
     """Print `message` as one line on stderr, prefixed with the command, and exit."""
-    line = " ".join(str(message).split())
-    sys.stderr.write(f"{command}: error: {line}\n")
+    sys.stderr.write(f"{command}: error: {one_line(message)}\n")
     sys.exit(status)
 
 

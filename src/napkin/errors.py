@@ -16,7 +16,13 @@ __all__ = [
     "UnitError",
     "UnknownNameError",
     "closest_names",
+    "one_line",
 ]
+
+# A value echoed in an error keeps this many characters; a longer one (a pasted file, a 100 kB
+# name) is cut in the middle so that the message stays readable.
+_LONGEST_ECHO = 200
+
 
 
 class NapkinError(ValueError):
@@ -90,3 +96,13 @@ def _distinct_targets(names: list[str], canonical: Mapping[str, str]) -> list[st
             seen.add(canonical[name])
             distinct.append(name)
     return distinct
+
+
+def one_line(message: str) -> str:
+    """Return `message` on one line, each run of whitespace made one space and each word longer
+    than 200 characters cut in the middle to its ends and its length."""
+    words = str(message).split()
+    for i, word in enumerate(words):
+        if len(word) > _LONGEST_ECHO:
+            words[i] = f"{word[:120]}…[{len(word):,} characters]…{word[-40:]}"
+    return " ".join(words)

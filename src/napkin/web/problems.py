@@ -19,6 +19,8 @@ from typing import Any
 from fastapi import Request
 from fastapi.routing import APIRoute
 
+from ..errors import one_line
+
 LOCATION_KINDS = ("body", "query", "header", "path", "method")
 
 _CLI_FLAG = re.compile(r"(?<![\w-])--([a-z][a-z-]*)")
@@ -37,6 +39,8 @@ def field_name(loc: list[Any] | tuple[Any, ...]) -> str:
 
 def error_payload(details: list[dict[str, Any]]) -> dict[str, Any]:
     """Return the error body for `details`; its one-line `error` is the first detail's field and message."""
+    for detail in details:
+        detail["msg"] = one_line(detail["msg"])
     first = details[0]
     return {"error": f"{field_name(first['loc'])}: {first['msg']}", "detail": details}
 
