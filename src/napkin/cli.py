@@ -130,16 +130,16 @@ class NapkinGroup(click.Group):
             _fail(f"missing command: choose one of {commands} (see '{command} --help')", command)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as error:
+            if isinstance(error.__cause__, KeyboardInterrupt):
+                sys.exit(130)  # the shell's status for a process stopped by SIGINT (128 + 2)
             _fail("aborted", status=1)
         except click.ClickException as error:
             _fail(*_click_message(error))
         except NapkinError as error:
             _fail(str(error), _command_path(args))
-        except BrokenPipeError:
+        except (BrokenPipeError, KeyboardInterrupt):
             sys.exit(1)
-        except KeyboardInterrupt:
-            sys.exit(130)  # the shell's status for a process stopped by SIGINT (128 + 2)
         except OSError as error:
             # Writing the output failed, e.g. to a full disk; nothing in the input can fix that.
             _fail(f"cannot write the output: {error.strerror or error}", _command_path(args), status=1)
