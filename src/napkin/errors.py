@@ -19,8 +19,8 @@ __all__ = [
     "one_line",
 ]
 
-# A value echoed in an error keeps this many characters; a longer one (a pasted file, a 100 kB
-# name) is cut in the middle so that the message stays readable.
+# The longest word an error echoes whole. A longer one, such as a pasted file, is cut in the
+# middle so that the message stays readable.
 _LONGEST_ECHO = 200
 
 
