@@ -152,3 +152,19 @@ def test_repeated_gpu_names_counted_once(capsys: pytest.CaptureFixture[str]) -> 
     assert plan["evaluated"] == single["evaluated"]
     fleet = napkin_json(capsys, "serve-size", "llama-3-8b", "--gpu", "h100,h100", "--qps", "1", "--tpot", "50ms", "--cheapest")
     assert len(fleet["options"]) == 1
+
+
+@pytest.mark.parametrize("command", [["latency"], ["serve-size", "--qps", "1", "--tpot", "50ms", "--cheapest"]])
+def test_default_prompt_fits_short_window(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    # gpt2 has 1,024 positions. The default prompt was lowered to 1,024, so with the default
+    # 512 output tokens the command failed without any option typed.
+    result = napkin_json(capsys, command[0], "gpt2", "--gpu", "h100", *command[1:])
+    assert result["prompt"] == 512
+    assert result["output"] == 512
+
+
+def test_output_alone_over_max_positions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_napkin(capsys, "latency", "gpt2", "--gpu", "h100", "--output", "2000")
+    assert code == 2
+    assert "--output 2,000 leaves no room for a prompt in gpt2's maximum of 1,024 positions" in err
+    assert "use --output 1,023 or fewer" in err
