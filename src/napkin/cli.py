@@ -111,7 +111,10 @@ def _tokens(arch: Any, name: str, value: int, allow_long_context: bool) -> int:
 
 
 def _emit_json(payload: dict[str, Any] | list[Any]) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    from .terminal import writes_symbols
+
+    # \u escapes keep the JSON exact on a stream whose encoding lacks its symbols.
+    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=not writes_symbols(sys.stdout)) + "\n")
 
 
 # --- the command group -------------------------------------------------------------------------
@@ -121,6 +124,9 @@ class NapkinGroup(click.Group):
     """A click group whose errors are one line on stderr with exit status 2, never a traceback."""
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
+        from .terminal import tolerate_narrow_encodings
+
+        tolerate_narrow_encodings()
         try:
             result = super().main(args=args, prog_name=prog_name or "napkin", standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as error:
