@@ -168,3 +168,15 @@ def test_output_alone_over_max_positions(capsys: pytest.CaptureFixture[str]) -> 
     assert code == 2
     assert "--output 2,000 leaves no room for a prompt in gpt2's maximum of 1,024 positions" in err
     assert "use --output 1,023 or fewer" in err
+
+
+def test_ctrl_c_exits_130_quietly(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl+C during a command printed "napkin: error: aborted" and exited 1.
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("napkin.summary.summarize_model", interrupted)
+    code, out, err = run_napkin(capsys, "model", "llama-3-8b")
+    assert code == 130
+    assert out == ""
+    assert err.strip() == ""

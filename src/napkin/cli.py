@@ -136,13 +136,18 @@ class NapkinGroup(click.Group):
             _fail(f"missing command: choose one of {commands} (see '{command} --help')", command)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
-        except click.exceptions.Abort:
+        except click.exceptions.Abort as abort:
+            if isinstance(abort.__cause__, KeyboardInterrupt):
+                # Ctrl+C: click has ended the line; exit as shells report SIGINT, 128 + 2.
+                sys.exit(130)
             _fail("aborted", status=1)
         except click.ClickException as error:
             _fail(*_click_message(error))
         except NapkinError as error:
             _fail(str(error), _command_path(args))
-        except (BrokenPipeError, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except BrokenPipeError:
             sys.exit(1)
         except OSError as error:
             # Writing the output failed, e.g. to a full disk; nothing in the input can fix that.
