@@ -33,6 +33,9 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
     except ImportError as error:
         raise OptionError(f"napkin web needs the web extra ({error.name} is missing): pip install 'napkin-ml[web]'") from None
 
+    from .web.listen import bind_listeners
+
+    listeners = bind_listeners(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logger = logging.getLogger("napkin.web")
     loopback = host in LOOPBACK_HOSTS
@@ -60,7 +63,7 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
                 webbrowser.open(url)
 
     try:
-        AnnouncingServer(config).run()
-    except SystemExit:
-        # uvicorn logs the reason and exits when it cannot bind the address.
-        raise OptionError(f"cannot listen on {host}:{port}: the port may be in use; choose another with --port") from None
+        AnnouncingServer(config).run(sockets=listeners)
+    finally:
+        for listener in listeners:
+            listener.close()
