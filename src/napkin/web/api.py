@@ -309,9 +309,34 @@ requests (benchmarks/bench_load.py). On one thread it stays flat, and searches q
 competing for the GIL."""
 
 
+CLIENT_CLOSED_REQUEST = 499
+"""Status logged for a search dropped because its client disconnected (nginx's convention); no
+client receives it."""
+
+
 @router.post("/plan", response_model=Estimate, summary="Search parallel layouts: the cheapest or fastest that fit the limits")
-async def training_plan(body: PlanRequest) -> dict[str, Any]:
-    return await asyncio.get_running_loop().run_in_executor(PLAN_EXECUTOR, _search_layouts, body)
+async def training_plan(body: PlanRequest, request: Request) -> Any:
+    from starlette.responses import Response
+
+    search = asyncio.get_running_loop().run_in_executor(PLAN_EXECUTOR, _search_layouts, body)
+    disconnect = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({search, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        disconnect.cancel()
+    if search.done():
+        return search.result()
+    # Searches queue on one thread, so a search left for a client that has gone would delay every
+    # later one. A queued search is dropped; a running one cannot be stopped and finishes.
+    search.cancel()
+    request.app.state.rejections(request.method, request.url.path, CLIENT_CLOSED_REQUEST, "client disconnected before the plan search finished")
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def _disconnected(request: Request) -> None:
+    """Wait until the client of `request`, whose body was already read, disconnects."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _search_layouts(body: PlanRequest) -> dict[str, Any]:
