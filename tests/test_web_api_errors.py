@@ -233,6 +233,6 @@ def test_openapi_documents_error_responses(client) -> None:
     document = client.get("/openapi.json").json()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            for status in ("400", "413", "422"):
+            for status in ("400", "408", "413", "422"):
                 schema = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)

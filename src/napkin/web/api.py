@@ -57,6 +57,7 @@ def reject_query(request: Request) -> None:
 
 _ERRORS = {
     400: {"model": ErrorBody, "description": "Host header other than 127.0.0.1 or localhost, when serving on loopback"},
+    408: {"model": ErrorBody, "description": "Request body not received within the time limit"},
     413: {"model": ErrorBody, "description": "Request body over the size limit"},
     422: {"model": ErrorBody, "description": "Invalid body, field or query parameter; `detail[0].loc` names it"},
 }
