@@ -180,3 +180,12 @@ def test_ctrl_c_exits_130_quietly(capsys: pytest.CaptureFixture[str], monkeypatc
     assert code == 130
     assert out == ""
     assert err.strip() == ""
+
+
+@pytest.mark.parametrize("name", ["-", "x"])
+def test_unknown_short_model_suggests_nothing(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    # "-" (a stdin path, which napkin does not read) is a substring of most preset names, so the
+    # message once suggested three unrelated models.
+    code, _, err = run_napkin(capsys, "model", name)
+    assert code == 2
+    assert err == f"napkin model: error: unknown model '{name}': run 'napkin models' to list them\n"
