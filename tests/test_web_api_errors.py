@@ -236,3 +236,12 @@ def test_openapi_documents_error_responses(client) -> None:
             for status in ("400", "408", "413", "422"):
                 schema = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+
+
+def test_latency_output_over_window_names_both(client) -> None:
+    # The message once called prompt + output the output: "output 2,512 is longer than ...".
+    response = client.post("/api/latency", json={"model": "gpt2", "gpu": "h100", "prompt": 512, "output": 2000})
+    assert_error(
+        response, 422, ["body", "output"],
+        "prompt 512 plus output 2,000 is 2,512 tokens, longer than gpt2's maximum of 1,024 positions; shorten output to 512",
+    )

@@ -28,7 +28,7 @@ from ..params import count_params
 from ..units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
 from . import charts
 from .problems import StrictJSONRoute
-from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, require_arch
+from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, reject, require_arch
 from .schemas import (
     CompareRequest,
     EngineRequest,
@@ -581,7 +581,7 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
 
     arch, gpu, settings = _replica(body, "latency")
     prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
-    total = check_length(arch, "output", prompt + body.output, body.allow_long_context)
+    total = _request_length(arch, prompt, body.output, body.allow_long_context)
     price = body.price if body.price is not None else gpu.usd_per_hour
     with blame_option(body, "gpus"):
         table = latency_table(
@@ -595,6 +595,21 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
         "table": latency_rows(table),
         "charts": [throughput_chart(table)],
     }
+
+
+def _request_length(arch: ModelArch | None, prompt: int, output: int, allow_long_context: bool) -> int:
+    """Return prompt + output, the KV cache length of one request, rejecting `output` when the sum
+    exceeds the model's maximum positions."""
+    limit = getattr(arch, "max_position_embeddings", None)
+    total = prompt + output
+    if not limit or total <= limit or allow_long_context:
+        return total
+    fix = f"shorten output to {limit - prompt:,}" if limit - prompt >= 1 else "shorten prompt and output"
+    reject(
+        f"prompt {prompt:,} plus output {output:,} is {total:,} tokens, longer than {arch.name}'s maximum of {limit:,} "
+        f"positions; {fix}, or set allow_long_context to estimate it anyway",
+        "output",
+    )
 
 
 # --- roofline ------------------------------------------------------------------------------------
