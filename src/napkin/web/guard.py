@@ -54,6 +54,9 @@ BODY_TIMEOUT_S = 10.0
 server, which takes milliseconds; a client that trickles its body, one byte at a time, would
 otherwise hold its connection and buffer open for as long as it likes."""
 
+HEAD_SCOPE_KEY = "napkin.head"
+"""ASGI scope key set on a HEAD request that the guard passes on as GET."""
+
 _SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"),
     (b"x-content-type-options", b"nosniff"),
@@ -89,6 +92,11 @@ class RequestGuard:
             if name not in self.allowed_hosts:
                 await self._reject(scope, send, 400, ["header", "host"], f"{host!r} is not served; open the page at 127.0.0.1 or localhost")
                 return
+        if scope.get("method") == "HEAD":
+            # HTTP requires HEAD wherever GET is served (RFC 9110, section 9.1): answer it as GET
+            # without the body. `HEAD_SCOPE_KEY` keeps the request's own method for error messages.
+            scope = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
+            send = _without_body(send)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._reject(scope, send, 413, ["body"], f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
@@ -139,6 +147,17 @@ def _replay(body: bytes, receive: Any) -> Any:
         return await receive()
 
     return replayed
+
+
+def _without_body(send: Any) -> Any:
+    """Return a send callable that drops the response body and keeps its headers."""
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return sending
 
 
 def _with_headers(send: Any) -> Any:
