@@ -50,7 +50,7 @@ MAX_BODY_BYTES = 256 * 1024
 they are ASCII, as config files are."""
 
 BODY_TIMEOUT_S = 10.0
-"""Longest wait in seconds for a whole request body. The page sends at most 256 KiB to a local
+"""Maximum wait in seconds for a whole request body. The page sends at most 256 KiB to a local
 server, which takes milliseconds; a client that trickles its body, one byte at a time, would
 otherwise hold its connection and buffer open for as long as it likes."""
 
@@ -93,7 +93,7 @@ class RequestGuard:
                 await self._reject(scope, send, 400, ["header", "host"], f"{host!r} is not served; open the page at 127.0.0.1 or localhost")
                 return
         if scope.get("method") == "HEAD":
-            # HTTP requires HEAD wherever GET is served (RFC 9110, section 9.1): answer it as GET
+            # HTTP requires HEAD wherever GET is served (RFC 9110, section 9.1), so pass it on as GET
             # without the body. `HEAD_SCOPE_KEY` keeps the request's own method for error messages.
             scope = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
             send = _without_body(send)
