@@ -49,3 +49,23 @@ def test_free_port_binds_loopback() -> None:
     finally:
         for listener in listeners:
             listener.close()
+
+
+@pytest.mark.parametrize("host", ["LOCALHOST", "127.0.0.2"])
+def test_loopback_spellings_keep_host_check(monkeypatch: pytest.MonkeyPatch, host: str) -> None:
+    # Any --host other than 127.0.0.1, localhost or ::1 was taken as public: the command warned that
+    # every machine could reach the page and dropped the Host-header check against DNS rebinding.
+    import uvicorn
+    from click.testing import CliRunner
+    from fastapi.testclient import TestClient
+
+    from napkin.cli import main
+
+    apps = []
+    monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: apps.append(self.config.app))
+    result = CliRunner().invoke(main, ["web", "--host", host, "--port", "0", "--no-browser"])
+    assert result.exit_code == 0, result.output
+    assert "warning" not in result.stderr
+    client = TestClient(apps[0])
+    assert client.get("/api/meta", headers={"host": f"{host.lower()}:8765"}).status_code == 200
+    assert client.get("/api/meta", headers={"host": "example.com"}).status_code == 400

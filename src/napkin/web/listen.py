@@ -7,6 +7,7 @@ exits. Binding here first turns each failure into one message with the cause and
 from __future__ import annotations
 
 import errno
+import ipaddress
 import socket
 
 from ..errors import OptionError
@@ -42,6 +43,11 @@ def bind_listeners(host: str, port: int) -> list[socket.socket]:
             listener.close()
         raise
     return listeners
+
+
+def all_loopback(listeners: list[socket.socket]) -> bool:
+    """Return whether every socket listens on a loopback address, however --host spelled it."""
+    return all(ipaddress.ip_address(listener.getsockname()[0]).is_loopback for listener in listeners)
 
 
 def _bind(listener: socket.socket, host: str, address: tuple) -> None:  # type: ignore[type-arg]
