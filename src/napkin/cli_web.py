@@ -35,6 +35,7 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
         raise OptionError(f"napkin web needs the web extra ({error.name} is missing): pip install 'napkin-ml[web]'") from None
 
     from .web.listen import all_loopback, bind_listeners
+    from .web.protocol import HeaderTimeoutProtocol
 
     listeners = bind_listeners(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
@@ -48,7 +49,7 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
         )
     url_host = f"[{host}]" if ":" in host else host
     app = create_app(allowed_hosts=(*LOOPBACK_HOSTS, url_host.lower()) if loopback else None)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, http=HeaderTimeoutProtocol)
 
     class AnnouncingServer(uvicorn.Server):
         """A uvicorn server that logs its address and opens the browser once it listens."""
