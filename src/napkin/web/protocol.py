@@ -23,6 +23,9 @@ class HeaderTimeoutProtocol(H11Protocol):
     """H11Protocol that closes a connection whose request headers are still incomplete after
     `header_timeout_s`."""
 
+    # NOTE: this uses H11Protocol's `conn`, `loop` and `transport` attributes and its
+    # `on_response_complete` hook, which are not a public API; tested with uvicorn 0.55 only.
+
     header_timeout_s = HEADER_TIMEOUT_S
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
