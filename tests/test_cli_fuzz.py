@@ -170,7 +170,10 @@ def _invalid_only(rng: random.Random, command: str, options: dict[str, list[str]
         invalid = [value for value in INVALID if value not in ("１", "٨")] + ["65536"] if option == "--port" else INVALID + ["0"]
         args += [option, rng.choice(invalid)]
     elif broken == "unknown-option":
-        args += [rng.choice(sorted(OPTIONS)), "1"]
+        # An option of another command: one this command also takes, such as --batch for verify,
+        # would make the vector valid and run it.
+        taken = {name for param in main.commands[command].params for name in param.opts}
+        args += [rng.choice(sorted(set(OPTIONS) - taken)), "1"]
     elif broken == "missing-value":
         args.append(rng.choice(sorted(options)))
     elif broken == "stray":

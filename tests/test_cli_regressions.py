@@ -171,13 +171,39 @@ def test_one_line_keeps_short_words() -> None:
     assert cut == "a" * 120 + "…[201 characters]…" + "a" * 40
 
 
-def test_interrupt_exits_130_without_traceback(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
-    # Ctrl-C during a long plan search: the shell's SIGINT status, and only a newline after the ^C.
-    import napkin.presets
 
-    def interrupted(spec: str) -> None:
+@pytest.mark.parametrize("command", [["latency"], ["serve-size", "--qps", "1", "--tpot", "50ms", "--cheapest"]])
+def test_default_prompt_fits_short_window(capsys: pytest.CaptureFixture[str], command: list[str]) -> None:
+    # gpt2 has 1,024 positions. The default prompt was lowered to 1,024, so with the default
+    # 512 output tokens the command failed without any option typed.
+    result = napkin_json(capsys, command[0], "gpt2", "--gpu", "h100", *command[1:])
+    assert result["prompt"] == 512
+    assert result["output"] == 512
+
+
+def test_output_alone_over_max_positions(capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run_napkin(capsys, "latency", "gpt2", "--gpu", "h100", "--output", "2000")
+    assert code == 2
+    assert "--output 2,000 leaves no room for a prompt in gpt2's maximum of 1,024 positions" in err
+    assert "use --output 1,023 or fewer" in err
+
+
+def test_ctrl_c_exits_130_quietly(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Ctrl+C during a command printed "napkin: error: aborted" and exited 1.
+    def interrupted(*args: object, **kwargs: object) -> None:
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(napkin.presets, "load_model", interrupted)
-    code, _, err = run_napkin(capsys, "model", "llama-3-8b")
-    assert (code, err) == (130, "\n")
+    monkeypatch.setattr("napkin.summary.summarize_model", interrupted)
+    code, out, err = run_napkin(capsys, "model", "llama-3-8b")
+    assert code == 130
+    assert out == ""
+    assert err.strip() == ""
+
+
+@pytest.mark.parametrize("name", ["-", "x"])
+def test_unknown_short_model_suggests_nothing(capsys: pytest.CaptureFixture[str], name: str) -> None:
+    # "-" (a stdin path, which napkin does not read) is a substring of most preset names, so the
+    # message once suggested three unrelated models.
+    code, _, err = run_napkin(capsys, "model", name)
+    assert code == 2
+    assert err == f"napkin model: error: unknown model '{name}': run 'napkin models' to list them\n"

@@ -148,6 +148,18 @@ def test_llama31_model_card_gpu_hours_imply_low_mfu(case: str, model: str, impli
     assert mfu == pytest.approx(implied_mfu, abs=0.01)
 
 
+@pytest.mark.parametrize(("model", "gpu_hours", "implied_mfu"), [("llama-2-7b", 184_320, 0.39), ("llama-2-70b", 1_720_320, 0.43)])
+def test_llama2_model_card_gpu_hours_imply_mfu(model: str, gpu_hours: float, implied_mfu: float) -> None:
+    # Llama 2 model card (Table 52 of Touvron et al. 2023, arXiv:2307.09288): 184,320 and
+    # 1,720,320 A100-80GB GPU-hours for 7B and 70B on 2.0T tokens. At 6·N·D and 312 TFLOP/s
+    # these imply about 39% and 43% MFU, unlike the Llama 3.1 8B and 70B cards.
+    n = count_params(load_model(model)).active
+    mfu = 6 * n * 2.0e12 / (gpu_hours * 3600 * get_gpu("a100-80gb").bf16_flop_per_s)
+    assert mfu == pytest.approx(implied_mfu, abs=0.01)
+    bill = training_bill(n, 2.0e12, 1024, get_gpu("a100-80gb").bf16_flop_per_s, implied_mfu, 1.5)
+    assert bill.gpu_hours == pytest.approx(gpu_hours, rel=0.03)
+
+
 def test_pipeline_bubble_formula() -> None:
     # (p − 1) ÷ (m + p − 1) for 1F1B; interleaving v chunks: (p − 1) ÷ (v·m + p − 1).
     assert pipeline_bubble(np.array([4]), np.array([16]), np.array([1]))[0] == pytest.approx(3 / 19)

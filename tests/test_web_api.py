@@ -376,7 +376,7 @@ def test_web_command_warns_on_open_host(monkeypatch) -> None:
 
     started = []
     monkeypatch.setattr(uvicorn.Server, "run", lambda self, sockets=None: started.append(self.config.host))
-    result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0", "--no-browser"])
+    result = CliRunner().invoke(main, ["web", "--host", "0.0.0.0", "--port", "0", "--no-browser"])
     assert started == ["0.0.0.0"]
     assert "warning: --host 0.0.0.0 serves the page to every machine" in result.stderr
 

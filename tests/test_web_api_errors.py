@@ -191,8 +191,8 @@ def test_wrong_method_on_endpoint_names_method(client, method) -> None:
 
 def test_post_on_meta_names_method(client) -> None:
     response = client.post("/api/meta")
-    assert_error(response, 405, ["method"], "POST is not allowed on /api/meta: use GET")
-    assert response.headers["allow"] == "GET"
+    assert_error(response, 405, ["method"], "POST is not allowed on /api/meta: use GET or HEAD")
+    assert response.headers["allow"] == "GET, HEAD"
 
 
 def test_unknown_path_names_path(client) -> None:
@@ -233,6 +233,32 @@ def test_openapi_documents_error_responses(client) -> None:
     document = client.get("/openapi.json").json()
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            for status in ("400", "413", "422"):
+            for status in ("400", "408", "413", "422"):
                 schema = operation["responses"][status]["content"]["application/json"]["schema"]
                 assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (method, path, status)
+
+
+def test_latency_output_over_window_names_both(client) -> None:
+    # The message once called prompt + output the output: "output 2,512 is longer than ...".
+    response = client.post("/api/latency", json={"model": "gpt2", "gpu": "h100", "prompt": 512, "output": 2000})
+    assert_error(
+        response, 422, ["body", "output"],
+        "prompt 512 plus output 2,000 is 2,512 tokens, longer than gpt2's maximum of 1,024 positions; shorten output to 512",
+    )
+
+
+@pytest.mark.parametrize("path", ["/api/meta", "/", "/openapi.json"])
+def test_head_answers_like_get(client, path: str) -> None:
+    # HEAD /api/meta answered 405, though HTTP requires HEAD wherever GET is served.
+    head = client.head(path)
+    get = client.get(path)
+    assert head.status_code == 200
+    assert head.content == b""
+    assert head.headers["content-length"] == get.headers["content-length"]
+
+
+def test_head_on_post_endpoint_names_head(client) -> None:
+    response = client.head("/api/train")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "POST"
+    assert response.content == b""

@@ -111,7 +111,10 @@ def _tokens(arch: Any, name: str, value: int, allow_long_context: bool) -> int:
 
 
 def _emit_json(payload: dict[str, Any] | list[Any]) -> None:
-    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=False) + "\n")
+    from .terminal import writes_symbols
+
+    # \u escapes keep the JSON exact on a stream whose encoding lacks its symbols.
+    sys.stdout.write(json.dumps(payload, indent=2, allow_nan=False, ensure_ascii=not writes_symbols(sys.stdout)) + "\n")
 
 
 # --- the command group -------------------------------------------------------------------------
@@ -121,6 +124,9 @@ class NapkinGroup(click.Group):
     """A click group whose errors are one line on stderr with exit status 2, never a traceback."""
 
     def main(self, args: Any = None, prog_name: str | None = None, **extra: Any) -> NoReturn:  # type: ignore[override]
+        from .terminal import tolerate_narrow_encodings
+
+        tolerate_narrow_encodings()
         try:
             result = super().main(args=args, prog_name=prog_name or "napkin", standalone_mode=False, **extra)
         except click.exceptions.NoArgsIsHelpError as error:
@@ -130,15 +136,18 @@ class NapkinGroup(click.Group):
             _fail(f"missing command: choose one of {commands} (see '{command} --help')", command)
         except click.exceptions.Exit as done:
             sys.exit(done.exit_code)
-        except click.exceptions.Abort as error:
-            if isinstance(error.__cause__, KeyboardInterrupt):
-                sys.exit(130)  # the shell's status for a process stopped by SIGINT (128 + 2)
+        except click.exceptions.Abort as abort:
+            if isinstance(abort.__cause__, KeyboardInterrupt):
+                # Ctrl+C: click has ended the line; exit as shells report SIGINT, 128 + 2.
+                sys.exit(130)
             _fail("aborted", status=1)
         except click.ClickException as error:
             _fail(*_click_message(error))
         except NapkinError as error:
             _fail(str(error), _command_path(args))
-        except (BrokenPipeError, KeyboardInterrupt):
+        except KeyboardInterrupt:
+            sys.exit(130)
+        except BrokenPipeError:
             sys.exit(1)
         except OSError as error:
             # Writing the output failed, e.g. to a full disk; nothing in the input can fix that.

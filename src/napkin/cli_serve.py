@@ -102,15 +102,23 @@ def _context(arch: Any, context: int | None, max_model_len: int | None, allow_lo
 def _request_tokens(arch: Any, prompt: int, output: int, allow_long_context: bool) -> int:
     """Return --prompt after checking it, and prompt + output, against the model's maximum positions.
 
-    The KV cache of a request stores both, so their sum must fit. A default --output is never
-    shortened to make it fit, because the tables print the output length they were given.
+    The KV cache of a request stores both, so their sum must fit. A default --prompt is lowered
+    to leave room for --output, so a short-window model such as gpt2 works without options. A
+    default --output is never shortened, because the tables print the output length they were given.
     """
-    from .cli import _tokens
+    from .cli import _given, _tokens
 
     prompt = _tokens(arch, "prompt", prompt, allow_long_context)
     limit = arch.max_position_embeddings
     if not limit or prompt + output <= limit or allow_long_context:
         return prompt
+    if output >= limit:
+        raise OptionError(
+            f"--output {output:,} leaves no room for a prompt in {arch.name}'s maximum of {limit:,} positions; "
+            f"use --output {limit - 1:,} or fewer, or pass --allow-long-context to estimate it anyway"
+        )
+    if not _given("prompt"):
+        return limit - output
     fixes = [f"--{name} to {value:,}" for name, value in (("prompt", limit - output), ("output", limit - prompt)) if value >= 1]
     raise OptionError(
         f"--prompt {prompt:,} plus --output {output:,} is {prompt + output:,} tokens, longer than {arch.name}'s maximum of "

@@ -10,7 +10,8 @@ import click
 from .cli import main
 from .errors import OptionError
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
+"""Host header names always accepted when the page is served on loopback only."""
 
 
 @main.command("web", short_help="Serve the interactive estimator page on 127.0.0.1.")
@@ -33,18 +34,22 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
     except ImportError as error:
         raise OptionError(f"napkin web needs the web extra ({error.name} is missing): pip install 'napkin-ml[web]'") from None
 
+    from .web.listen import all_loopback, bind_listeners
+    from .web.protocol import HeaderTimeoutProtocol
+
+    listeners = bind_listeners(host, port)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
     logger = logging.getLogger("napkin.web")
-    loopback = host in LOOPBACK_HOSTS
+    loopback = all_loopback(listeners)
     if not loopback:
         click.echo(
             f"warning: --host {host} serves the page to every machine that can reach this one; "
             "use the default 127.0.0.1 to keep it local",
             err=True,
         )
-    app = create_app(allowed_hosts=("127.0.0.1", "localhost", "[::1]") if loopback else None)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     url_host = f"[{host}]" if ":" in host else host
+    app = create_app(allowed_hosts=(*LOOPBACK_HOSTS, url_host.lower()) if loopback else None)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, http=HeaderTimeoutProtocol)
 
     class AnnouncingServer(uvicorn.Server):
         """A uvicorn server that logs its address and opens the browser once it listens."""
@@ -60,7 +65,7 @@ def web_command(host: str, port: int, no_browser: bool) -> None:
                 webbrowser.open(url)
 
     try:
-        AnnouncingServer(config).run()
-    except SystemExit:
-        # uvicorn logs the reason and exits when it cannot bind the address.
-        raise OptionError(f"cannot listen on {host}:{port}: the port may be in use; choose another with --port") from None
+        AnnouncingServer(config).run(sockets=listeners)
+    finally:
+        for listener in listeners:
+            listener.close()

@@ -69,8 +69,9 @@ def closest_names(name: str, known: Iterable[str], count: int = 3) -> list[str]:
     if not matches:
         # difflib's ratio misses one typo in a short name ("t4" scores 0.5 against "l4").
         matches = [k for k in known if lowered and _one_edit_apart(lowered, k)][:count]
-    if not matches:
-        matches = [k for k in known if lowered and (lowered in k or k in lowered)][:count]
+    if not matches and len(lowered) >= 2 and any(char.isalnum() for char in lowered):
+        # One character, or punctuation such as "-", is a substring of most names and suggests nothing useful.
+        matches = [k for k in known if lowered in k or k in lowered][:count]
     return matches
 
 

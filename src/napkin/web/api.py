@@ -28,7 +28,7 @@ from ..params import count_params
 from ..units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
 from . import charts
 from .problems import StrictJSONRoute
-from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, require_arch
+from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, reject, require_arch
 from .schemas import (
     CompareRequest,
     EngineRequest,
@@ -57,6 +57,7 @@ def reject_query(request: Request) -> None:
 
 _ERRORS = {
     400: {"model": ErrorBody, "description": "Host header other than 127.0.0.1 or localhost, when serving on loopback"},
+    408: {"model": ErrorBody, "description": "Request body not received within the time limit"},
     413: {"model": ErrorBody, "description": "Request body over the size limit"},
     422: {"model": ErrorBody, "description": "Invalid body, field or query parameter; `detail[0].loc` names it"},
 }
@@ -309,9 +310,34 @@ requests (benchmarks/bench_load.py). On one thread it stays flat, and searches q
 competing for the GIL."""
 
 
+CLIENT_CLOSED_REQUEST = 499
+"""Status logged for a search dropped because its client disconnected (nginx's convention); no
+client receives it."""
+
+
 @router.post("/plan", response_model=Estimate, summary="Search parallel layouts: the cheapest or fastest that fit the limits")
-async def training_plan(body: PlanRequest) -> dict[str, Any]:
-    return await asyncio.get_running_loop().run_in_executor(PLAN_EXECUTOR, _search_layouts, body)
+async def training_plan(body: PlanRequest, request: Request) -> Any:
+    from starlette.responses import Response
+
+    search = asyncio.get_running_loop().run_in_executor(PLAN_EXECUTOR, _search_layouts, body)
+    disconnect = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({search, disconnect}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        disconnect.cancel()
+    if search.done():
+        return search.result()
+    # Searches queue on one thread, so a search left for a client that has gone would delay every
+    # later one. A queued search is dropped; a running one cannot be stopped and finishes.
+    search.cancel()
+    request.app.state.rejections(request.method, request.url.path, CLIENT_CLOSED_REQUEST, "client disconnected before the plan search finished")
+    return Response(status_code=CLIENT_CLOSED_REQUEST)
+
+
+async def _disconnected(request: Request) -> None:
+    """Wait until the client of `request`, whose body was already read, disconnects."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _search_layouts(body: PlanRequest) -> dict[str, Any]:
@@ -555,7 +581,7 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
 
     arch, gpu, settings = _replica(body, "latency")
     prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
-    total = check_length(arch, "output", prompt + body.output, body.allow_long_context)
+    total = _request_length(arch, prompt, body.output, body.allow_long_context)
     price = body.price if body.price is not None else gpu.usd_per_hour
     with blame_option(body, "gpus"):
         table = latency_table(
@@ -569,6 +595,21 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
         "table": latency_rows(table),
         "charts": [throughput_chart(table)],
     }
+
+
+def _request_length(arch: ModelArch | None, prompt: int, output: int, allow_long_context: bool) -> int:
+    """Return prompt + output, the KV cache length of one request, rejecting `output` when the sum
+    exceeds the model's maximum positions."""
+    limit = getattr(arch, "max_position_embeddings", None)
+    total = prompt + output
+    if not limit or total <= limit or allow_long_context:
+        return total
+    fix = f"shorten output to {limit - prompt:,}" if limit - prompt >= 1 else "shorten prompt and output"
+    reject(
+        f"prompt {prompt:,} plus output {output:,} is {total:,} tokens, longer than {arch.name}'s maximum of {limit:,} "
+        f"positions; {fix}, or set allow_long_context to estimate it anyway",
+        "output",
+    )
 
 
 # --- roofline ------------------------------------------------------------------------------------

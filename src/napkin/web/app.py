@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from .. import __version__
 from ..errors import NapkinError
 from .api import router
-from .guard import MAX_BODY_BYTES, RejectionLog, RequestGuard
+from .guard import HEAD_SCOPE_KEY, MAX_BODY_BYTES, RejectionLog, RequestGuard
 from .problems import api_spelling, error_payload, reword
 from .resolve import FieldError
 
@@ -32,16 +32,24 @@ def _error_response(
     request: Request, status: int, details: list[dict[str, Any]], headers: dict[str, str] | None = None
 ) -> JSONResponse:
     payload = error_payload(details)
-    request.app.state.rejections(request.method, request.url.path, status, payload["error"])
+    request.app.state.rejections(_method(request), request.url.path, status, payload["error"])
     return JSONResponse(payload, status_code=status, headers=headers)
+
+
+def _method(request: Request) -> str:
+    """Return the request's method as the client sent it, HEAD included (the guard passes HEAD on as GET)."""
+    return "HEAD" if request.scope.get(HEAD_SCOPE_KEY) else request.method
 
 
 def _http_error_detail(request: Request, status: int, message: str) -> tuple[int, dict[str, Any], dict[str, str] | None]:
     """Return the status, detail and headers of an HTTP error: an unknown path, a method the path does not take, or an unreadable body."""
-    path, method = request.url.path, request.method
+    path = request.url.path
+    method = _method(request)
     documented = request.app.openapi()["paths"].get(path)
     if status in (404, 405) and documented:
         allowed = sorted(name.upper() for name in documented)
+        if "GET" in allowed:
+            allowed.append("HEAD")
         if method not in allowed:
             message = f"{method} is not allowed on {path}: use {' or '.join(allowed)}"
             return 405, {"loc": ["method"], "msg": message, "type": "method_not_allowed"}, {"Allow": ", ".join(allowed)}

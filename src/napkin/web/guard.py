@@ -1,12 +1,14 @@
 """An ASGI middleware that caps request bodies, checks the Host header and sets security headers.
 
-It reads a request body in full, up to the cap, before passing it to the app. So an oversized
-body is rejected with status 413 whether or not it declared a Content-Length. Rejections are
-logged with their status and reason.
+It reads a request body in full, up to the cap and within a time limit, before passing it to
+the app. So an oversized body is rejected with status 413 whether or not it declared a
+Content-Length, and a body that arrives too slowly with status 408. Rejections are logged with
+their status and reason.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
@@ -47,6 +49,14 @@ MAX_BODY_BYTES = 256 * 1024
 """Maximum request body in bytes. Two uploaded config.json texts of the maximum length fit when
 they are ASCII, as config files are."""
 
+BODY_TIMEOUT_S = 10.0
+"""Maximum wait in seconds for a whole request body. The page sends at most 256 KiB to a local
+server, which takes milliseconds; a client that trickles its body, one byte at a time, would
+otherwise hold its connection and buffer open for as long as it likes."""
+
+HEAD_SCOPE_KEY = "napkin.head"
+"""ASGI scope key set on a HEAD request that the guard passes on as GET."""
+
 _SECURITY_HEADERS = [
     (b"content-security-policy", b"default-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'"),
     (b"x-content-type-options", b"nosniff"),
@@ -63,10 +73,12 @@ class RequestGuard:
         rejections: RejectionLog,
         max_body_bytes: int = MAX_BODY_BYTES,
         allowed_hosts: Iterable[str] | None = None,
+        body_timeout_s: float = BODY_TIMEOUT_S,
     ) -> None:
         self.app = app
         self.rejections = rejections
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
         self.allowed_hosts = None if allowed_hosts is None else {host.lower() for host in allowed_hosts}
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -80,6 +92,11 @@ class RequestGuard:
             if name not in self.allowed_hosts:
                 await self._reject(scope, send, 400, ["header", "host"], f"{host!r} is not served; open the page at 127.0.0.1 or localhost")
                 return
+        if scope.get("method") == "HEAD":
+            # HTTP requires HEAD wherever GET is served (RFC 9110, section 9.1), so pass it on as GET
+            # without the body. `HEAD_SCOPE_KEY` keeps the request's own method for error messages.
+            scope = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
+            send = _without_body(send)
         declared = headers.get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_body_bytes:
             await self._reject(scope, send, 413, ["body"], f"request body of {int(declared):,} bytes exceeds the limit of {self.max_body_bytes:,} bytes")
@@ -88,8 +105,14 @@ class RequestGuard:
         if scope.get("method") in ("POST", "PUT", "PATCH"):
             chunks: list[bytes] = []
             size = 0
+            deadline = time.monotonic() + self.body_timeout_s
             while True:
-                message = await receive()
+                try:
+                    message = await asyncio.wait_for(receive(), max(0.0, deadline - time.monotonic()))
+                except TimeoutError:
+                    reason = f"request body not received within {self.body_timeout_s:g} s; send the whole body at once"
+                    await self._reject(scope, send, 408, ["body"], reason)
+                    return
                 if message["type"] == "http.disconnect":
                     return
                 chunk = message.get("body", b"")
@@ -124,6 +147,17 @@ def _replay(body: bytes, receive: Any) -> Any:
         return await receive()
 
     return replayed
+
+
+def _without_body(send: Any) -> Any:
+    """Return a send callable that drops the response body and keeps its headers."""
+
+    async def sending(message: dict[str, Any]) -> None:
+        if message["type"] == "http.response.body":
+            message = {**message, "body": b""}
+        await send(message)
+
+    return sending
 
 
 def _with_headers(send: Any) -> Any:
