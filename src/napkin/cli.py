@@ -98,8 +98,10 @@ def _tokens(arch: Any, name: str, value: int, allow_long_context: bool) -> int:
     A default longer than the model's positions is lowered to them; a length the user typed is
     rejected unless --allow-long-context is given.
     """
-    limit = getattr(arch, "max_position_embeddings", None)
-    if arch is None or not limit or value <= limit or allow_long_context:
+    from .lengths import exceeded_positions
+
+    limit = exceeded_positions(arch, value, allow_long_context)
+    if limit is None:
         return value
     if not _given(name):
         return limit

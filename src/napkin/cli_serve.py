@@ -107,18 +107,20 @@ def _request_tokens(arch: Any, prompt: int, output: int, allow_long_context: boo
     default --output is never shortened, because the tables print the output length they were given.
     """
     from .cli import _given, _tokens
+    from .lengths import prompt_room
 
     prompt = _tokens(arch, "prompt", prompt, allow_long_context)
-    limit = arch.max_position_embeddings
-    if not limit or prompt + output <= limit or allow_long_context:
+    room = prompt_room(arch, prompt, output, allow_long_context)
+    if room is None:
         return prompt
-    if output >= limit:
+    limit = arch.max_position_embeddings
+    if room < 1:
         raise OptionError(
             f"--output {output:,} leaves no room for a prompt in {arch.name}'s maximum of {limit:,} positions; "
             f"use --output {limit - 1:,} or fewer, or pass --allow-long-context to estimate it anyway"
         )
     if not _given("prompt"):
-        return limit - output
+        return room
     fixes = [f"--{name} to {value:,}" for name, value in (("prompt", limit - output), ("output", limit - prompt)) if value >= 1]
     raise OptionError(
         f"--prompt {prompt:,} plus --output {output:,} is {prompt + output:,} tokens, longer than {arch.name}'s maximum of "

@@ -28,7 +28,7 @@ from ..params import count_params
 from ..units import format_bytes, format_count, format_duration, format_flop, format_number, format_rate, format_usd
 from . import charts
 from .problems import StrictJSONRoute
-from .resolve import FieldError, check_length, gpu_of, model_of, preset_arch, price_of, reject, require_arch
+from .resolve import FieldError, check_length, gpu_of, length_of, model_of, preset_arch, price_of, reject, require_arch
 from .schemas import (
     CompareRequest,
     EngineRequest,
@@ -104,6 +104,7 @@ def _catalog() -> dict[str, Any]:
                 "hf_id": preset.hf_id,
                 "params_total": counts.total,
                 "params_active": counts.active,
+                "max_position_embeddings": preset_arch(preset.name).max_position_embeddings,
                 "formatted": {"params_total": format_count(counts.total), "params_active": format_count(counts.active)},
             }
         )
@@ -143,7 +144,7 @@ def model_summary(body: ModelRequest) -> dict[str, Any]:
             "formatted": {"title": f"{format_count(params)} parameters (no architecture)"},  # type: ignore[arg-type]
             "derivation": [],
         }
-    seq = check_length(arch, "seq", body.seq, False)
+    seq = length_of(body, arch, "seq")
     summary = summarize_model(arch, seq, kv_dtype=body.kv_dtype)
     counts = summary.params
     formatted = {
@@ -282,7 +283,7 @@ def training_layout(body: LayoutRequest) -> dict[str, Any]:
     arch = require_arch(arch, "a parallel layout")
     gpu = gpu_of(body.gpu)
     price = price_of(body.price, gpu)
-    seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+    seq = length_of(body, arch, "seq")
     if body.mfu is not None and body.achieved_tflops is not None:
         raise FieldError(("body", "achieved_tflops"), "mfu and achieved_tflops both set the step time: give one of them")
     layout, shape = _layout_of(body, arch, seq)
@@ -351,7 +352,7 @@ def _search_layouts(body: PlanRequest) -> dict[str, Any]:
     arch = require_arch(arch, "a layout search")
     gpus = [get_gpu(name) for name in body.gpu.split(",")]
     prices = [price_of(body.price, gpu) for gpu in gpus]
-    seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+    seq = length_of(body, arch, "seq")
     if body.global_batch % seq:
         raise FieldError(
             ("body", "global_batch"),
@@ -406,7 +407,7 @@ def memory(body: MemoryRequest) -> dict[str, Any]:
     arch, params = model_of(body)
     gpu = gpu_of(body.gpu)
     if body.mode == "train":
-        seq = check_length(arch, "seq", body.seq, body.allow_long_context)
+        seq = length_of(body, arch, "seq")
         if body.sequence_parallel and body.tp < 2:
             raise FieldError(("body", "sequence_parallel"), "sequence parallelism needs tp of 2 or more")
         with blame("tp"):
@@ -416,7 +417,7 @@ def memory(body: MemoryRequest) -> dict[str, Any]:
                 tp=body.tp, sequence_parallel=body.sequence_parallel,
             )
     else:
-        context = check_length(arch, "context", body.context, body.allow_long_context)
+        context = length_of(body, arch, "context")
         with blame("gpus"):
             estimate = inference_memory(
                 gpu, params=params, arch=arch, context=context, requests=body.requests, weights_dtype=body.weights_dtype,
@@ -491,7 +492,7 @@ def kv(body: KVRequest) -> dict[str, Any]:
     arch, _ = model_of(body)
     arch = require_arch(arch, "the KV cache")
     gpu = gpu_of(body.gpu)
-    context = check_length(arch, "context", body.context, body.allow_long_context)
+    context = length_of(body, arch, "context")
     with blame("gpus"):
         capacity = kv_capacity(
             arch, gpu, context, gpus=body.gpus, weights_dtype=body.weights_dtype, kv_dtype=body.kv_dtype, requests=body.requests
@@ -580,8 +581,8 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
     from .serving_views import latency_formatted, latency_rows, throughput_chart
 
     arch, gpu, settings = _replica(body, "latency")
-    prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
-    total = _request_length(arch, prompt, body.output, body.allow_long_context)
+    prompt = _prompt_length(body, arch)
+    total = prompt + body.output
     price = body.price if body.price is not None else gpu.usd_per_hour
     with blame_option(body, "gpus"):
         table = latency_table(
@@ -597,16 +598,32 @@ def latency(body: LatencyRequest) -> dict[str, Any]:
     }
 
 
-def _request_length(arch: ModelArch | None, prompt: int, output: int, allow_long_context: bool) -> int:
-    """Return prompt + output, the KV cache length of one request, rejecting `output` when the sum
-    exceeds the model's maximum positions."""
-    limit = getattr(arch, "max_position_embeddings", None)
-    total = prompt + output
-    if not limit or total <= limit or allow_long_context:
-        return total
+def _prompt_length(body: LatencyRequest, arch: ModelArch) -> int:
+    """Return the prompt length, checked with the output against the model's maximum positions.
+
+    The KV cache of a request stores prompt and output, so their sum must fit. A prompt the
+    client left out is lowered to leave room for the output, as `napkin latency` lowers a default
+    --prompt. Otherwise a sum that does not fit is rejected, naming output.
+    """
+    from ..lengths import prompt_room
+
+    prompt = length_of(body, arch, "prompt")
+    output = body.output
+    room = prompt_room(arch, prompt, output, body.allow_long_context)
+    if room is None:
+        return prompt
+    limit = arch.max_position_embeddings
+    if "prompt" not in body.model_fields_set:
+        if room >= 1:
+            return room
+        reject(
+            f"output {output:,} leaves no room for a prompt in {arch.name}'s maximum of {limit:,} positions; "
+            f"use output {limit - 1:,} or fewer, or set allow_long_context to estimate it anyway",
+            "output",
+        )
     fix = f"shorten output to {limit - prompt:,}" if limit - prompt >= 1 else "shorten prompt and output"
     reject(
-        f"prompt {prompt:,} plus output {output:,} is {total:,} tokens, longer than {arch.name}'s maximum of {limit:,} "
+        f"prompt {prompt:,} plus output {output:,} is {prompt + output:,} tokens, longer than {arch.name}'s maximum of {limit:,} "
         f"positions; {fix}, or set allow_long_context to estimate it anyway",
         "output",
     )
@@ -657,8 +674,8 @@ def roofline(body: RooflineRequest) -> dict[str, Any]:
     arch, _ = model_of(body)
     arch = require_arch(arch, "the roofline of a model")
     gpu = gpu_of(body.gpu)
-    context = check_length(arch, "context", body.context, body.allow_long_context)
-    prompt = check_length(arch, "prompt", body.prompt, body.allow_long_context)
+    context = length_of(body, arch, "context")
+    prompt = length_of(body, arch, "prompt")
     with blame("batches"):
         result = _roofline(gpu, arch, tuple(body.batches), context, prompt)
     rows = [
@@ -715,7 +732,7 @@ def _side_figures(side: Side, body: CompareRequest, loc: str) -> dict[str, tuple
     figures["cost_usd"] = (bill.cost_usd, format_usd(bill.cost_usd))
     with blame(loc):
         fewest_train = training_memory(
-            gpu, params=params, arch=arch, micro_batch=body.micro_batch, seq=check_length(arch, "seq", body.seq, False),
+            gpu, params=params, arch=arch, micro_batch=body.micro_batch, seq=length_of(body, arch, "seq"),
             recompute=body.recompute, tp=body.tp, sequence_parallel=body.sequence_parallel and body.tp > 1,
         ).min_gpus
     figures["min_gpus_train"] = (fewest_train, f"{fewest_train:,}" if fewest_train else "none")
@@ -731,7 +748,7 @@ def _side_figures(side: Side, body: CompareRequest, loc: str) -> dict[str, tuple
         for key in ("max_requests", "tokens_per_s_per_gpu", "usd_per_million_tokens"):
             figures[key] = (None, "—")
         return figures
-    context = check_length(arch, "context", body.context, False)
+    context = length_of(body, arch, "context")
     capacity = kv_capacity(arch, gpu, context, gpus=serving_gpus)
     figures["min_gpus_serve"] = (serving_gpus, f"{serving_gpus:,}")
     figures["max_requests"] = (capacity.max_requests, f"{capacity.max_requests:,}")
@@ -781,7 +798,14 @@ def compare(body: CompareRequest) -> dict[str, Any]:
             }
         )
     names = [_side_title(side) for side in (body.a, body.b)]
-    return {"rows": rows, "formatted": {"a": names[0], "b": names[1]}}
+    lengths = {loc: _side_lengths(side, body, loc) for loc, side in (("a", body.a), ("b", body.b))}
+    return {"rows": rows, "lengths": lengths, "formatted": {"a": names[0], "b": names[1]}}
+
+
+def _side_lengths(side: Side, body: CompareRequest, loc: str) -> dict[str, int]:
+    """Return the training sequence and serving context one side is estimated at, fitted to its model."""
+    arch, _ = model_of(side, loc)
+    return {"seq": length_of(body, arch, "seq"), "context": length_of(body, arch, "context")}
 
 
 def _side_title(side: Side) -> str:

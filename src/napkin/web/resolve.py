@@ -11,10 +11,13 @@ from __future__ import annotations
 import functools
 from typing import NoReturn
 
+from pydantic import BaseModel
+
 from ..arch import ModelArch
 from ..errors import NapkinError
 from ..hardware import GPU, get_gpu
 from ..hf import arch_from_config, load_config_text
+from ..lengths import fit_length
 from ..presets import load_model
 
 UPLOAD_NAME = "uploaded config.json"
@@ -84,13 +87,23 @@ def price_of(price: float | None, gpu: GPU, *loc: str) -> float:
     return gpu.usd_per_hour
 
 
-def check_length(arch: ModelArch | None, field: str, value: int, allow_long_context: bool) -> int:
-    """Return a sequence or context length, rejecting one beyond the model's maximum positions."""
-    limit = getattr(arch, "max_position_embeddings", None)
-    if arch is None or not limit or value <= limit or allow_long_context:
-        return value
+def check_length(arch: ModelArch | None, field: str, value: int, allow_long_context: bool, given: bool = True) -> int:
+    """Return a sequence or context length fitted to the model's maximum positions.
+
+    A default (`given` false) longer than them is lowered to them, as the command line lowers a
+    length the user did not type. A given one is rejected, naming `field`.
+    """
+    tokens = fit_length(arch, value, given, allow_long_context)
+    if tokens is not None:
+        return tokens
     reject(
-        f"{field} {value:,} is longer than {arch.name}'s maximum of {limit:,} positions; "
+        f"{field} {value:,} is longer than {arch.name}'s maximum of {arch.max_position_embeddings:,} positions; "  # type: ignore[union-attr]
         "shorten it, or set allow_long_context to estimate it anyway",
         field,
     )
+
+
+def length_of(body: BaseModel, arch: ModelArch | None, field: str) -> int:
+    """Return the length in `field` of `body`, fitted by `check_length`; a field the client left out counts as a default."""
+    allow_long_context = getattr(body, "allow_long_context", False)
+    return check_length(arch, field, getattr(body, field), allow_long_context, given=field in body.model_fields_set)

@@ -20,6 +20,9 @@ MAX_CONFIG_CHARS = 64 * 1024
 
 MAX_BATCHES = 16
 
+FITTED = " When left out, the default is lowered to the model's maximum positions, as the command line lowers an option not typed."
+"""Description of a length field whose default is fitted to the model (see `napkin.lengths`)."""
+
 MAX_PLAN_GPU_TYPES = 4
 MAX_PLAN_TOP = 50
 MAX_PLAN_GPUS = 1 << 20
@@ -147,7 +150,7 @@ class Side(ModelChoice, GPUChoice):
 
 
 class ModelRequest(ModelChoice):
-    seq: Length = Field(4096, description="Sequence length for the attention FLOPs, in tokens.")
+    seq: Length = Field(4096, description=f"Sequence length for the attention FLOPs, in tokens.{FITTED}")
     kv_dtype: KVDtype = "bf16"
 
 
@@ -173,10 +176,10 @@ class MemoryRequest(Side):
     tp: Whole = Field(1, description="Tensor-parallel size.")
     sequence_parallel: bool = False
     micro_batch: Whole = Field(1, description="Micro-batch in sequences.")
-    seq: Length = Field(4096, description="Training sequence length in tokens.")
+    seq: Length = Field(4096, description=f"Training sequence length in tokens.{FITTED}")
     recompute: Literal["none", "selective", "full"] = "none"
     attention_kernel: Literal["flash", "eager"] = "flash"
-    context: Length = Field(4096, description="Inference context per request in tokens.")
+    context: Length = Field(4096, description=f"Inference context per request in tokens.{FITTED}")
     requests: Whole = Field(1, description="Concurrent inference requests.")
     gpus: Whole = Field(1, description="GPUs sharing the weights and KV cache (inference, tensor parallel).")
     weights_dtype: WeightsDtype = "bf16"
@@ -185,7 +188,7 @@ class MemoryRequest(Side):
 
 
 class KVRequest(Side):
-    context: Length = Field(8192, description="Context per request in tokens.")
+    context: Length = Field(8192, description=f"Context per request in tokens.{FITTED}")
     gpus: Whole = Field(1, description="GPUs holding one copy of the weights (tensor parallel).")
     weights_dtype: WeightsDtype = "bf16"
     kv_dtype: KVDtype = "bf16"
@@ -196,7 +199,7 @@ class KVRequest(Side):
 class RooflineRequest(Side):
     batches: list[BatchSize] = Field([1, 8, 64, 512], min_length=1, max_length=MAX_BATCHES, description="Batch sizes.")
     context: LengthOrZero = Field(0, description="Cached tokens per request read in each decode step.")
-    prompt: Length = Field(2048, description="Prompt tokens per request for the prefill point.")
+    prompt: Length = Field(2048, description=f"Prompt tokens per request for the prefill point.{FITTED}")
     allow_long_context: bool = False
 
 
@@ -217,8 +220,8 @@ class CompareRequest(_Body):
     gpus: Whole = Field(1, description="GPUs in the training cluster.")
     mfu: Fraction = Field(0.4, description="Model FLOPs utilisation.")
     price: Price | None = Field(None, description="USD per GPU-hour for both sides; each GPU's catalog rate when left out.")
-    context: Length = Field(8192, description="Serving context per request in tokens.")
-    seq: Length = Field(4096, description="Training sequence length for the activations.")
+    context: Length = Field(8192, description=f"Serving context per request in tokens.{FITTED}")
+    seq: Length = Field(4096, description=f"Training sequence length for the activations.{FITTED}")
     micro_batch: Whole = Field(1, description="Training micro-batch in sequences.")
     tp: Whole = Field(1, description="Training tensor-parallel size.")
     sequence_parallel: bool = False
@@ -248,7 +251,7 @@ class ServeSizeRequest(EngineRequest):
 
 class LatencyRequest(EngineRequest):
     batches: list[BatchSize] = Field([1, 8, 32, 128], min_length=1, max_length=MAX_BATCHES, description="Decode batch sizes.")
-    prompt: Length = Field(2048, description="Prompt tokens per request.")
+    prompt: Length = Field(2048, description="Prompt tokens per request. When left out, 2,048 lowered to leave room for output in the model's maximum positions.")
     output: Length = Field(512, description="Output tokens per request.")
     price: Price | None = Field(None, description="USD per GPU-hour; the GPU's catalog rate when left out.")
     compute_efficiency: Efficiency = Field(1.0, description="Fraction of the peak FLOP/s reached (1 = roofline bound).")
@@ -267,7 +270,7 @@ class LayoutRequest(Side):
     zero: int = Field(1, ge=0, le=3, description="ZeRO stage over dp · cp.")
     micro_batch: Whole = Field(1, description="Sequences per micro-batch.")
     global_batch: Length = Field(4 * 1024 * 1024, description="Tokens per optimizer step; a multiple of seq.")
-    seq: Length = Field(4096, description="Tokens per sequence.")
+    seq: Length = Field(4096, description=f"Tokens per sequence.{FITTED}")
     recompute: Recompute = "selective"
     interleave: Whole = Field(1, description="Model chunks per GPU (interleaved 1F1B).")
     optimizer: Optimizer = "adam"
@@ -287,7 +290,7 @@ class PlanRequest(ModelChoice):
     budget: USD | None = Field(None, description="Most USD the run may cost, e.g. 10M.")
     top: Whole = Field(10, le=MAX_PLAN_TOP, description="Layouts to return.")
     rank: Literal["cost", "time"] = "cost"
-    seq: Length = Field(8192, description="Tokens per sequence.")
+    seq: Length = Field(8192, description=f"Tokens per sequence.{FITTED}")
     global_batch: Length = Field(4 * 1024 * 1024, description="Tokens per optimizer step; a multiple of seq.")
     price: Price | None = Field(None, description="USD per GPU-hour for every GPU type; each GPU's catalog rate when left out.")
     optimizer: Optimizer = "adam"

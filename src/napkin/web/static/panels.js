@@ -33,6 +33,35 @@ function optional(value) {
   return value === "" || value === undefined ? undefined : value;
 }
 
+// The maximum positions of the selected preset; undefined for an uploaded config or a bare count.
+function maxPositions(meta, state) {
+  return meta.models.find((m) => m.name === state.model)?.max_position_embeddings ?? undefined;
+}
+
+// The placeholder of a length input left empty: the length the API then uses, which is its
+// default lowered to the preset's maximum positions.
+function fittedLength(meta, state, length) {
+  const limit = maxPositions(meta, state);
+  return (limit ? Math.min(length, limit) : length).toLocaleString("en-US");
+}
+
+// A length as the API parses it ("8k" is 8,192, "1M" is 1,048,576); NaN for other text.
+function parseLength(text) {
+  const match = /^\s*(\d+(?:\.\d+)?)\s*([kKM]?)\s*$/.exec(text);
+  if (!match) return NaN;
+  return Number(match[1]) * { "": 1, k: 1024, K: 1024, M: 1024 * 1024 }[match[2]];
+}
+
+// The placeholder of the latency prompt: 2,048, lowered to leave room for the output in the
+// preset's maximum positions, as the API lowers a prompt it is not sent.
+function fittedPrompt(meta, state) {
+  const limit = maxPositions(meta, state);
+  const output = state.lat_output === "" ? 512 : parseLength(state.lat_output);
+  const prompt = Math.min(2048, limit || 2048);
+  const room = limit - output;
+  return (room >= 1 && room < prompt ? room : prompt).toLocaleString("en-US");
+}
+
 const WEIGHT_TYPES = ["bf16", "fp16", "fp8", "int8", "int4", "fp32"].map((t) => [t, t]);
 const SERVE_WEIGHT_TYPES = ["bf16", "fp16", "fp8", "int8", "int4", "mxfp4"].map((t) => [t, t]);
 const SERVE_KV_TYPES = ["bf16", "fp16", "fp8", "int8"].map((t) => [t, t]);
@@ -82,9 +111,9 @@ registerPanel({
     { key: "tp", label: "tensor parallel", default: "8", size: 4, when: (s) => s.mem_mode === "train" },
     { key: "sp", label: "sequence parallel", type: "checkbox", default: "1", when: (s) => s.mem_mode === "train" },
     { key: "micro_batch", label: "micro-batch", default: "1", size: 4, when: (s) => s.mem_mode === "train" },
-    { key: "seq", label: "sequence", default: "8192", size: 6, when: (s) => s.mem_mode === "train" },
+    { key: "seq", label: "sequence", default: "", size: 6, placeholder: (meta, s) => fittedLength(meta, s, 4096), when: (s) => s.mem_mode === "train" },
     { key: "recompute", label: "recompute", type: "select", options: [["none", "none"], ["selective", "selective"], ["full", "full"]], default: "selective", when: (s) => s.mem_mode === "train" },
-    { key: "mem_context", label: "context", default: "4096", size: 6, when: (s) => s.mem_mode === "infer" },
+    { key: "mem_context", label: "context", default: "", size: 6, placeholder: (meta, s) => fittedLength(meta, s, 4096), when: (s) => s.mem_mode === "infer" },
     { key: "mem_requests", label: "requests", default: "1", size: 4, when: (s) => s.mem_mode === "infer" },
     { key: "mem_gpus", label: "GPUs", default: "1", size: 4, when: (s) => s.mem_mode === "infer" },
     { key: "mem_dtype", label: "weights", type: "select", options: WEIGHT_TYPES, default: "bf16", when: (s) => s.mem_mode === "infer" },
@@ -93,10 +122,10 @@ registerPanel({
     s.mem_mode === "train"
       ? {
           ...modelFields(s), gpu: s.gpu, mode: "train", zero_stage: Number(s.zero), dp: s.dp, tp: s.tp,
-          sequence_parallel: s.sp === "1", micro_batch: s.micro_batch, seq: s.seq, recompute: s.recompute,
+          sequence_parallel: s.sp === "1", micro_batch: s.micro_batch, seq: optional(s.seq), recompute: s.recompute,
         }
       : {
-          ...modelFields(s), gpu: s.gpu, mode: "infer", context: s.mem_context, requests: s.mem_requests,
+          ...modelFields(s), gpu: s.gpu, mode: "infer", context: optional(s.mem_context), requests: s.mem_requests,
           gpus: s.mem_gpus, weights_dtype: s.mem_dtype,
         },
   outputs: [
@@ -117,7 +146,7 @@ registerPanel({
   endpoint: "/api/serve-size",
   note: "The KV cache as the engine accounts it: vllm subtracts what vLLM's start-up profiling takes; plain uses the nominal memory.",
   inputs: [
-    { key: "context", label: "context", default: "8192", size: 7, testid: "context" },
+    { key: "context", label: "context", default: "", size: 7, testid: "context", placeholder: (meta, s) => maxPositions(meta, s)?.toLocaleString("en-US") ?? "model's max" },
     { key: "kv_gpus", label: "GPUs", default: "2", size: 4, testid: "serve-gpus" },
     { key: "kv_tp", label: "tensor parallel", default: "", size: 4, placeholder: () => "GPUs" },
     { key: "engine", label: "engine", type: "select", options: [["vllm", "vLLM"], ["plain", "plain"]], default: "vllm", testid: "engine" },
@@ -125,7 +154,7 @@ registerPanel({
     { key: "kv_dtype", label: "KV type", type: "select", options: SERVE_KV_TYPES, default: "bf16" },
     { key: "kv_weights", label: "weights", type: "select", options: SERVE_WEIGHT_TYPES, default: "bf16" },
   ],
-  body: (s) => ({ ...engineFields(s), context: s.context }),
+  body: (s) => ({ ...engineFields(s), context: optional(s.context) }),
   outputs: [
     { label: "weights per GPU", text: "weights_per_gpu", value: "weights_bytes_per_gpu" },
     { label: "KV cache per GPU", text: "kv_cache_per_gpu", value: "kv_cache_bytes_per_gpu", testid: "kv-cache-per-gpu" },
@@ -144,14 +173,14 @@ registerPanel({
   note: "On the replica of the capacity panel. TTFT is one prompt's prefill; TPOT is a decode step at the mean context. Rows beyond the KV cache are marked.",
   inputs: [
     { key: "lat_batches", label: "batch sizes", default: "1,8,32,128", size: 12, testid: "latency-batches" },
-    { key: "lat_prompt", label: "prompt", default: "2048", size: 6 },
-    { key: "lat_output", label: "output", default: "512", size: 6 },
+    { key: "lat_prompt", label: "prompt", default: "", size: 6, testid: "latency-prompt", placeholder: fittedPrompt },
+    { key: "lat_output", label: "output", default: "", size: 6, placeholder: () => "512" },
     { key: "lat_price", label: "$/GPU-hour", default: "", size: 6, placeholder: (meta, state) => meta.gpuByName[state.gpu]?.usd_per_hour ?? "" },
     { key: "compute_eff", label: "compute efficiency", default: "1", size: 4 },
     { key: "bandwidth_eff", label: "bandwidth efficiency", default: "1", size: 4 },
   ],
   body: (s) => ({
-    ...engineFields(s), batches: s.lat_batches.split(",").map((b) => b.trim()), prompt: s.lat_prompt, output: s.lat_output,
+    ...engineFields(s), batches: s.lat_batches.split(",").map((b) => b.trim()), prompt: optional(s.lat_prompt), output: optional(s.lat_output),
     price: optional(s.lat_price), compute_efficiency: s.compute_eff, bandwidth_efficiency: s.bandwidth_eff,
   }),
   outputs: [
@@ -176,10 +205,10 @@ registerPanel({
   inputs: [
     { key: "batches", label: "batch sizes", default: "1,8,64,512", size: 12, testid: "batches" },
     { key: "rf_context", label: "cached context", default: "0", size: 6 },
-    { key: "prompt", label: "prompt", default: "2048", size: 6 },
+    { key: "prompt", label: "prompt", default: "", size: 6, testid: "roofline-prompt", placeholder: (meta, s) => fittedLength(meta, s, 2048) },
   ],
   body: (s) => ({
-    ...modelFields(s), gpu: s.gpu, batches: s.batches.split(",").map((b) => b.trim()), context: s.rf_context, prompt: s.prompt,
+    ...modelFields(s), gpu: s.gpu, batches: s.batches.split(",").map((b) => b.trim()), context: s.rf_context, prompt: optional(s.prompt),
   }),
   outputs: [
     { label: "ridge", text: "ridge", value: "ridge_flop_per_byte" },
@@ -207,13 +236,13 @@ registerPanel({
     { key: "lay_recompute", label: "recompute", type: "select", options: RECOMPUTE, default: "selective" },
     { key: "lay_micro_batch", label: "micro-batch", default: "1", size: 3 },
     { key: "lay_global_batch", label: "global batch (tokens)", default: "4M", size: 6, testid: "layout-global-batch" },
-    { key: "lay_seq", label: "sequence", default: "8k", size: 6, testid: "layout-seq" },
+    { key: "lay_seq", label: "sequence", default: "", size: 6, testid: "layout-seq", placeholder: (meta, s) => fittedLength(meta, s, 4096) },
     { key: "lay_mfu", label: "MFU", default: "", size: 5, placeholder: () => "modelled" },
   ],
   body: (s) => ({
     ...modelFields(s), gpu: s.gpu, tokens: s.tokens, price: optional(s.price), tp: s.lay_tp, pp: s.lay_pp, dp: s.lay_dp,
     zero: Number(s.lay_zero), recompute: s.lay_recompute, micro_batch: s.lay_micro_batch, global_batch: s.lay_global_batch,
-    seq: s.lay_seq, mfu: optional(s.lay_mfu),
+    seq: optional(s.lay_seq), mfu: optional(s.lay_mfu),
   }),
   outputs: [
     { label: "GPUs", text: "gpus", value: "gpus" },
@@ -234,7 +263,7 @@ registerPanel({
   id: "plan",
   title: "Plan: search layouts",
   endpoint: "/api/plan",
-  note: "Searches tp, pp, dp, cp, ZeRO, recompute and micro-batch for the model, tokens and $/GPU-hour above, at the sequence and global batch of the layout panel. In the table, sizes of 1 are left out; Z is the ZeRO stage, none, sel and full the recomputation, mb the micro-batch.",
+  note: "Searches tp, pp, dp, cp, ZeRO, recompute and micro-batch for the model, tokens and $/GPU-hour above, at the global batch of the layout panel and its sequence when one is typed (else 8,192, lowered to the model's maximum positions). In the table, sizes of 1 are left out; Z is the ZeRO stage, none, sel and full the recomputation, mb the micro-batch.",
   run: { key: "plan_run", label: "Plan", testid: "plan-run" },
   wide: true,
   inputs: [
@@ -246,7 +275,7 @@ registerPanel({
   ],
   body: (s) => ({
     ...modelFields(s), gpu: s.plan_gpus || s.gpu, tokens: s.tokens, price: optional(s.price), max_gpus: s.plan_max_gpus,
-    days: optional(s.plan_days), budget: optional(s.plan_budget), rank: s.plan_rank, seq: s.lay_seq, global_batch: s.lay_global_batch,
+    days: optional(s.plan_days), budget: optional(s.plan_budget), rank: s.plan_rank, seq: optional(s.lay_seq), global_batch: s.lay_global_batch,
   }),
   outputs: [
     { label: "best layout", text: "best", testid: "plan-best", wide: true },
@@ -268,7 +297,7 @@ registerPanel({
   id: "compare",
   title: "Compare",
   endpoint: "/api/compare",
-  note: "On the inputs of the other panels: tokens, GPUs, MFU and price of the pretraining panel, the training memory settings, and the context of the KV panel.",
+  note: "On the inputs of the other panels: tokens, GPUs, MFU and price of the pretraining panel, the training memory settings, and the context of the KV panel (8,192 when it is empty, lowered to each model's maximum positions).",
   inputs: [
     { key: "cmp_kind", label: "against another", type: "select", options: [["gpu", "GPU"], ["model", "model"]], default: "gpu", testid: "compare-kind" },
     { key: "cmp_gpu", label: "GPU", type: "select", options: "gpus", default: "h200", when: (s) => s.cmp_kind === "gpu", testid: "compare-gpu" },
@@ -278,8 +307,8 @@ registerPanel({
     const a = { ...modelFields(s), gpu: s.gpu };
     const b = s.cmp_kind === "gpu" ? { ...a, gpu: s.cmp_gpu } : { model: s.cmp_model, gpu: s.gpu };
     return {
-      a, b, tokens: s.tokens, gpus: s.gpus, mfu: `${s.mfu}%`, price: optional(s.price), context: s.context,
-      seq: s.seq, micro_batch: s.micro_batch, tp: s.tp, sequence_parallel: s.sp === "1", recompute: s.recompute,
+      a, b, tokens: s.tokens, gpus: s.gpus, mfu: `${s.mfu}%`, price: optional(s.price), context: optional(s.context),
+      seq: optional(s.seq), micro_batch: s.micro_batch, tp: s.tp, sequence_parallel: s.sp === "1", recompute: s.recompute,
     };
   },
   outputs: [],
