@@ -353,3 +353,25 @@ def test_screenshots_of_each_panel(browser, server_url) -> None:
             assert os.path.getsize(path) > 10_000
     finally:
         context.close()
+
+
+def test_short_window_model_fits_defaults(page) -> None:
+    # gpt2's config.json sets max_position_embeddings to 1,024, shorter than every default length.
+    by_testid(page, "model").select_option("gpt2")
+    # gpt2 has 12 attention heads, which the default tensor-parallel size 8 does not divide.
+    page.locator('[data-key="tp"]').fill("4")
+    by_testid(page, "layout-tp").fill("4")
+    settle(page)
+    for panel in ("train", "memory", "kv", "latency", "roofline", "layout", "compare"):
+        assert by_testid(page, f"error-{panel}").inner_text() == "", panel
+    assert by_testid(page, "model-info").inner_text().startswith("gpt2")
+    assert page.locator('[data-key="seq"]').get_attribute("placeholder") == "1,024"
+    assert by_testid(page, "context").get_attribute("placeholder") == "1,024"
+    assert by_testid(page, "roofline-prompt").get_attribute("placeholder") == "1,024"
+    assert by_testid(page, "layout-seq").get_attribute("placeholder") == "1,024"
+    # The prompt leaves room for the default output of 512 tokens.
+    assert by_testid(page, "latency-prompt").get_attribute("placeholder") == "512"
+    by_testid(page, "model").select_option("llama-3-70b")
+    settle(page)
+    assert by_testid(page, "roofline-prompt").get_attribute("placeholder") == "2,048"
+    assert by_testid(page, "context").get_attribute("placeholder") == "8,192"
