@@ -110,7 +110,7 @@ def test_meta_carries_max_positions(client) -> None:
     models = {model["name"]: model for model in post_get(client, "/api/meta")["models"]}
     assert models["gpt2"]["max_position_embeddings"] == 1024
     assert models["llama-3-70b"]["max_position_embeddings"] == 8192
-    # falcon-40b's config.json states no maximum positions (its rotary embeddings have none).
+    # falcon-40b's config.json states no maximum positions.
     assert models["falcon-40b"]["max_position_embeddings"] is None
 
 

@@ -23,15 +23,16 @@ def exceeded_positions(arch: Any, tokens: int, allow_long_context: bool) -> int 
     return limit
 
 
-def fit_length(arch: Any, tokens: int, given: bool, allow_long_context: bool) -> int | None:
+def fit_length(arch: Any, tokens: int, explicit: bool, allow_long_context: bool) -> int | None:
     """Return the length to estimate at: `tokens`, or the maximum positions for a default longer than them.
 
-    Returns None for a given length longer than the maximum positions: the caller rejects it.
+    Returns None for an `explicit` length (one the user gave) longer than the maximum positions,
+    which the caller rejects.
     """
     limit = exceeded_positions(arch, tokens, allow_long_context)
     if limit is None:
         return tokens
-    return None if given else limit
+    return None if explicit else limit
 
 
 def prompt_room(arch: Any, prompt: int, output: int, allow_long_context: bool) -> int | None:

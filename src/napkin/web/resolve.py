@@ -87,13 +87,13 @@ def price_of(price: float | None, gpu: GPU, *loc: str) -> float:
     return gpu.usd_per_hour
 
 
-def check_length(arch: ModelArch | None, field: str, value: int, allow_long_context: bool, given: bool = True) -> int:
+def check_length(arch: ModelArch | None, field: str, value: int, allow_long_context: bool, explicit: bool = True) -> int:
     """Return a sequence or context length fitted to the model's maximum positions.
 
-    A default (`given` false) longer than them is lowered to them, as the command line lowers a
-    length the user did not type. A given one is rejected, naming `field`.
+    A default (`explicit` false) longer than them is lowered to them, as the command line lowers a
+    length the user did not type. An explicit one is rejected, naming `field`.
     """
-    tokens = fit_length(arch, value, given, allow_long_context)
+    tokens = fit_length(arch, value, explicit, allow_long_context)
     if tokens is not None:
         return tokens
     reject(
@@ -106,4 +106,4 @@ def check_length(arch: ModelArch | None, field: str, value: int, allow_long_cont
 def length_of(body: BaseModel, arch: ModelArch | None, field: str) -> int:
     """Return the length in `field` of `body`, fitted by `check_length`; a field the client left out counts as a default."""
     allow_long_context = getattr(body, "allow_long_context", False)
-    return check_length(arch, field, getattr(body, field), allow_long_context, given=field in body.model_fields_set)
+    return check_length(arch, field, getattr(body, field), allow_long_context, explicit=field in body.model_fields_set)
