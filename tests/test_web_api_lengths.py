@@ -25,7 +25,7 @@ DEFAULTS = [
     ("/api/kv", {"gpus": 4}, "context", 1024, 8192),
     ("/api/roofline", {}, "prompt", 1024, 2048),
     ("/api/latency", {"gpus": 4}, "prompt", 512, 2048),
-    ("/api/layout", {"tokens": "1T"}, "seq", 1024, 4096),
+    ("/api/layout", {"tokens": "1T"}, "seq", 1024, 8192),
     ("/api/serve-size", {"gpus": 4}, "context", 1024, 8192),
 ]
 

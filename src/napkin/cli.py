@@ -325,7 +325,7 @@ def gpus_command(as_json: bool, binary: bool) -> None:
 @click.option("--gpus", type=WHOLE, default="1", show_default=True, help="Number of GPUs (with a layout: tp · cp · dp · pp, or omit it).")
 @click.option("--mfu", type=FRACTION, default="40%", show_default=True, help="Model FLOPs utilisation, e.g. 40% or 0.4 (with a layout: replaces the modelled step time).")
 @click.option("--price", type=PRICE, help="USD per GPU-hour, e.g. 2 or $2/hr [default: the GPU's catalog rate].")
-@click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model); with a layout, tokens per sequence [default: 4096].")
+@click.option("--seq", type=LENGTH, help="Sequence length: count attention with PaLM's 6N + 12·L·H·Q·T (needs a model); with a layout, tokens per sequence [default: 8192, as in napkin plan].")
 @click.option("--allow-long-context", is_flag=True, help="Estimate a context longer than the model's maximum positions.")
 @layout_options
 @json_option

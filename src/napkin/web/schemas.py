@@ -270,7 +270,7 @@ class LayoutRequest(Side):
     zero: int = Field(1, ge=0, le=3, description="ZeRO stage over dp · cp.")
     micro_batch: Whole = Field(1, description="Sequences per micro-batch.")
     global_batch: Length = Field(4 * 1024 * 1024, description="Tokens per optimizer step; a multiple of seq.")
-    seq: Length = Field(4096, description=f"Tokens per sequence.{FITTED}")
+    seq: Length = Field(8192, description=f"Tokens per sequence, as in the plan.{FITTED}")
     recompute: Recompute = "selective"
     interleave: Whole = Field(1, description="Model chunks per GPU (interleaved 1F1B).")
     optimizer: Optimizer = "adam"

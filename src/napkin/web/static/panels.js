@@ -236,7 +236,7 @@ registerPanel({
     { key: "lay_recompute", label: "recompute", type: "select", options: RECOMPUTE, default: "selective" },
     { key: "lay_micro_batch", label: "micro-batch", default: "1", size: 3 },
     { key: "lay_global_batch", label: "global batch (tokens)", default: "4M", size: 6, testid: "layout-global-batch" },
-    { key: "lay_seq", label: "sequence", default: "", size: 6, testid: "layout-seq", placeholder: (meta, s) => fittedLength(meta, s, 4096) },
+    { key: "lay_seq", label: "sequence", default: "", size: 6, testid: "layout-seq", placeholder: (meta, s) => fittedLength(meta, s, 8192) },
     { key: "lay_mfu", label: "MFU", default: "", size: 5, placeholder: () => "modelled" },
   ],
   body: (s) => ({
