@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -30,24 +28,11 @@ PANELS = ("train", "memory", "kv", "latency", "roofline", "layout", "plan", "com
 
 @pytest.fixture(scope="module")
 def server_url() -> Iterator[str]:
-    import uvicorn
-
+    from live_server import serving
     from napkin.web import create_app
 
-    config = uvicorn.Config(create_app(allowed_hosts=["127.0.0.1"]), host="127.0.0.1", port=0, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="napkin-web-test-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the test server did not start within 15 s")
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}/"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(allowed_hosts=["127.0.0.1"])) as port:
+        yield f"http://127.0.0.1:{port}/"
 
 
 @pytest.fixture(scope="module")

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 pytest.importorskip("uvicorn")
 
+from live_server import serving  # noqa: E402
 from napkin.web import create_app  # noqa: E402
 from napkin.web.protocol import HeaderTimeoutProtocol  # noqa: E402
 
@@ -23,21 +22,8 @@ class ShortTimeoutProtocol(HeaderTimeoutProtocol):
 
 @pytest.fixture(scope="module")
 def port() -> Iterator[int]:
-    import uvicorn
-
-    config = uvicorn.Config(create_app(), host="127.0.0.1", port=0, log_level="warning", http=ShortTimeoutProtocol)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="napkin-header-timeout-server", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            pytest.fail("the test server did not start within 15 s")
-        time.sleep(0.02)
-    yield server.servers[0].sockets[0].getsockname()[1]
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(create_app(), http=ShortTimeoutProtocol) as bound:
+        yield bound
 
 
 def _closed_within(connection: socket.socket, seconds: float) -> bool:
