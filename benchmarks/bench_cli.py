@@ -11,12 +11,8 @@ Usage: python benchmarks/bench_cli.py [--runs 30]
 from __future__ import annotations
 
 import argparse
-import compileall
-import os
-import shutil
 import statistics
 import sys
-from pathlib import Path
 
 import benchlib
 
@@ -30,11 +26,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=30, help="Runs of each command (default 30).")
     args = parser.parse_args()
 
-    import napkin
-
-    compileall.compile_dir(str(Path(napkin.__file__).parent), quiet=1)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    napkin_exe = shutil.which("napkin") or str(Path(sys.executable).with_name("napkin"))
+    napkin_exe, env = benchlib.napkin_process()
     baseline_cmd = [sys.executable, "-c", "pass"]
     napkin_cmd = [napkin_exe, *NAPKIN_ARGS]
 

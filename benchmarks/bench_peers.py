@@ -19,10 +19,7 @@ Usage: python benchmarks/bench_peers.py [--runs 20]
 from __future__ import annotations
 
 import argparse
-import compileall
 import json
-import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -96,12 +93,8 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20, help="Runs of each command (default 20).")
     args = parser.parse_args()
 
-    import napkin
-
-    compileall.compile_dir(str(Path(napkin.__file__).parent), quiet=1)
-    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    napkin_exe, env = benchlib.napkin_process()
     env.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")  # llm-analysis must use its shipped configs
-    napkin_exe = shutil.which("napkin") or str(Path(sys.executable).with_name("napkin"))
     commands = {"python -c pass": [sys.executable, "-c", "pass"], "napkin": [napkin_exe, *NAPKIN_ARGS]}
 
     peer_python, reason = llm_analysis_python()
