@@ -14,6 +14,8 @@ under ZeRO-3, the gradient-reduction bucket, and a framework reserve.
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -223,6 +225,18 @@ def check_model_split(shape: ModelShape, tp: int, pp: int, interleave: int = 1, 
         raise OptionError(f"--ep {ep} does not divide the {shape.num_experts} experts of {name}: use a divisor of {shape.num_experts}")
 
 
+def divisors(n: int, limit: int) -> list[int]:
+    """Return the divisors of `n` up to `limit`, testing candidates only up to min(limit, √n) so
+    that a global batch of 10^12 sequences does not loop 10^12 times."""
+    found: set[int] = set()
+    for d in range(1, min(limit, math.isqrt(n)) + 1):
+        if n % d == 0:
+            found.add(d)
+            if n // d <= limit:
+                found.add(n // d)
+    return sorted(found)
+
+
 def check_layout(shape: ModelShape, layout: Layout) -> None:
     """Raise OptionError naming the first size of `layout` that does not divide what it splits."""
     for label, value in (("--dp", layout.dp), ("--cp", layout.cp), ("--micro-batch", layout.micro_batch),
@@ -236,9 +250,15 @@ def check_layout(shape: ModelShape, layout: Layout) -> None:
         raise OptionError(f"--cp {layout.cp} needs a sequence divisible by 2 · cp = {2 * layout.cp} (each rank takes two balanced chunks): change --seq or --cp")
     per_step = layout.dp * layout.micro_batch
     if layout.global_batch % per_step:
+        fix = f"use a multiple of {per_step:,}, or change --dp or --micro-batch"
+        if layout.global_batch % layout.dp == 0:
+            # Each data-parallel rank takes global_batch / dp sequences; the nearest micro-batch below
+            # the given one that splits them evenly is the smallest change.
+            per_rank = layout.global_batch // layout.dp
+            fitting = max(divisors(per_rank, layout.micro_batch))
+            fix = f"use --micro-batch {fitting:,}, a multiple of {per_step:,} sequences, or another --dp"
         raise OptionError(
-            f"--global-batch {layout.global_batch:,} sequences is not a multiple of --dp × --micro-batch = {per_step:,}: "
-            f"use a multiple of {per_step:,}, or change --dp or --micro-batch"
+            f"--global-batch {layout.global_batch:,} sequences is not a multiple of --dp × --micro-batch = {per_step:,}: {fix}"
         )
     if layout.interleave > 1 and layout.micro_batches % layout.pp:
         raise OptionError(f"the interleaved schedule needs micro-batches per step ({layout.micro_batches}) to be a multiple of --pp {layout.pp}")
@@ -396,3 +416,4 @@ def layout_memory_arrays(
         "last_stage": use_last,
         "params_per_gpu": np.where(use_last, last_dense, first_dense) + experts,
     }
+

@@ -18,7 +18,7 @@ from .arch import ModelArch
 from .errors import OptionError
 from .hardware import GPU
 from .layout import check_tokens_fill_a_step
-from .parallel import RECOMPUTE_MODES, Layout, ModelShape, layout_memory_arrays, model_shape, valid_layouts
+from .parallel import RECOMPUTE_MODES, Layout, ModelShape, divisors, layout_memory_arrays, model_shape, valid_layouts
 from .steptime import step_time_arrays
 from .training import SECONDS_PER_DAY
 from .units import format_bytes, format_usd
@@ -102,18 +102,6 @@ class Plan:
         }
 
 
-def _divisors(n: int, limit: int) -> list[int]:
-    """Return the divisors of `n` up to `limit`, testing candidates only up to min(limit, √n) so
-    that a global batch of 10^12 sequences does not loop 10^12 times."""
-    found: set[int] = set()
-    for d in range(1, min(limit, math.isqrt(n)) + 1):
-        if n % d == 0:
-            found.add(d)
-            if n // d <= limit:
-                found.add(n // d)
-    return sorted(found)
-
-
 def candidate_grid(shape: ModelShape, gpu: GPU, max_gpus: int, global_batch: int) -> dict[str, np.ndarray]:
     """Return every layout to try on `gpu` as flat int64 arrays (the Cartesian product of the axes).
 
@@ -121,11 +109,11 @@ def candidate_grid(shape: ModelShape, gpu: GPU, max_gpus: int, global_batch: int
     """
     axes = {
         "tp": [t for t in shape.tensor_parallel_sizes if t <= gpu.gpus_per_node],
-        "pp": _divisors(shape.layers, max_gpus),
+        "pp": divisors(shape.layers, max_gpus),
         "interleave": list(INTERLEAVE),
         "cp": [c for c in CONTEXT_PARALLEL if c <= max_gpus],
-        "dp": _divisors(global_batch, max_gpus),
-        "ep": _divisors(shape.num_experts, max_gpus) if shape.moe_layers else [1],
+        "dp": divisors(global_batch, max_gpus),
+        "ep": divisors(shape.num_experts, max_gpus) if shape.moe_layers else [1],
         "zero": list(ZERO_STAGES),
         "recompute": list(range(len(RECOMPUTE_MODES))),
         "micro_batch": [b for b in MICRO_BATCHES if b <= global_batch],
