@@ -262,3 +262,20 @@ def test_head_on_post_endpoint_names_head(client) -> None:
     assert response.status_code == 405
     assert response.headers["allow"] == "POST"
     assert response.content == b""
+
+
+
+LIMITS = [
+    ("/api/model", {"config": "x" * 70_000}, ["body", "config"], "at most 65536 characters, not 70,000: send a shorter text"),
+    ("/api/roofline", {"model": "gpt2", "gpu": "h100", "batches": []}, ["body", "batches"], "at least 1 item after validation, not 0: give at least 1"),
+    ("/api/latency", {"model": "gpt2", "gpu": "h100", "batches": [1] * 100}, ["body", "batches"], "not 100: give at most 16"),
+    ("/api/memory", {"model": "gpt2", "gpu": "h100", "zero_stage": 7}, ["body", "zero_stage"], "less than or equal to 3, not 7: use 3 or less"),
+    ("/api/layout", {"model": "gpt2", "gpu": "h100", "tokens": "1T", "zero": -1}, ["body", "zero"], "greater than or equal to 0, not -1: use 0 or more"),
+    ("/api/memory", {"model": "gpt2", "gpu": "h100", "mode": "x"}, ["body", "mode"], "'train' or 'infer', not 'x'"),
+]
+
+
+@pytest.mark.parametrize(("path", "body", "loc", "fragment"), LIMITS, ids=[f"{case[0]}-{case[2][-1]}" for case in LIMITS])
+def test_limit_errors_state_value_and_fix(client, path, body, loc, fragment) -> None:
+    # pydantic's own messages stated the limit but neither the value sent nor what to send.
+    assert_error(client.post(path, json=body), 422, loc, fragment)

@@ -105,7 +105,25 @@ def reword(request: Request, item: dict[str, Any], document: Any) -> dict[str, A
         message = f"the request body is {_JSON_KINDS[type(value)]}, not a JSON object: send the fields as a JSON object"
     elif kind == "extra_forbidden":
         message = _unknown_field_message(request, loc)
+    elif kind in _LIMIT_ENDINGS:
+        message += _LIMIT_ENDINGS[kind](value, item.get("ctx") or {})
     return {"loc": loc, "msg": api_spelling(message), "type": kind}
+
+
+def _size(value: Any) -> int:
+    return len(value) if isinstance(value, (str, list, dict)) else 0
+
+
+# pydantic's messages for a value beyond a limit state the limit; these endings add the value sent
+# (or its length, for texts; lists already state theirs) and what to send instead.
+_LIMIT_ENDINGS = {
+    "string_too_long": lambda value, ctx: f", not {_size(value):,}: send a shorter text",
+    "too_short": lambda value, ctx: f": give at least {ctx.get('min_length', 1):,}",
+    "too_long": lambda value, ctx: f": give at most {ctx.get('max_length', 0):,}",
+    "less_than_equal": lambda value, ctx: f", not {value!r}: use {ctx.get('le')} or less",
+    "greater_than_equal": lambda value, ctx: f", not {value!r}: use {ctx.get('ge')} or more",
+    "literal_error": lambda value, ctx: f", not {value!r}",
+}
 
 
 def strict_json(body: bytes) -> Any:
