@@ -211,7 +211,7 @@ def test_unknown_short_model_suggests_nothing(capsys: pytest.CaptureFixture[str]
 
 def test_micro_batch_too_large_suggests_micro_batch(capsys: pytest.CaptureFixture[str]) -> None:
     # 4M tokens of 8,192 are 512 sequences, 16 per data-parallel rank at dp 32; the message used to
-    # suggest a global batch of 32,000,000 sequences, which nobody asked to change.
+    # suggest a global batch of 32,000,000 sequences, although --global-batch was never given.
     code, _, err = run_napkin(
         capsys, "train", "llama-3-70b", "--tokens", "15T", "--gpu", "h100", "--gpus", "1024", "--tp", "8", "--pp", "4",
         "--micro-batch", "1000000",

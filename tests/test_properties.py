@@ -464,7 +464,8 @@ def test_property_plan_layouts_meet_limits(arch: ModelArch, max_gpus: int, globa
         assert layout.gpus == layout.tp * layout.pp * layout.dp * layout.cp
         assert layout.gpus <= max_gpus
         assert planned.memory_per_gpu_bytes <= H100.hbm_bytes
-        assert math.isfinite(planned.cost_usd) and planned.cost_usd >= 0
+        assert math.isfinite(planned.cost_usd)
+        assert planned.cost_usd >= 0
         if days is not None:
             assert planned.days <= days
         if budget is not None:

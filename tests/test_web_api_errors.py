@@ -249,7 +249,7 @@ def test_latency_output_over_window_names_both(client) -> None:
 
 @pytest.mark.parametrize("path", ["/api/meta", "/", "/openapi.json"])
 def test_head_answers_like_get(client, path: str) -> None:
-    # HEAD /api/meta answered 405, though HTTP requires HEAD wherever GET is served.
+    # HEAD /api/meta returned 405, though HTTP requires HEAD wherever GET is served.
     head = client.head(path)
     get = client.get(path)
     assert head.status_code == 200

@@ -19,9 +19,9 @@ __all__ = [
     "one_line",
 ]
 
-# The longest word an error echoes whole. A longer one, such as a pasted file, is cut in the
-# middle so that the message stays readable.
-_LONGEST_ECHO = 200
+# Maximum length of a word that an error echoes whole. A longer word, such as a pasted file, is cut
+# in the middle so that the message stays readable.
+_MAX_ECHO_CHARS = 200
 
 
 
@@ -104,6 +104,6 @@ def one_line(message: str) -> str:
     than 200 characters cut in the middle to its ends and its length."""
     words = str(message).split()
     for i, word in enumerate(words):
-        if len(word) > _LONGEST_ECHO:
+        if len(word) > _MAX_ECHO_CHARS:
             words[i] = f"{word[:120]}…[{len(word):,} characters]…{word[-40:]}"
     return " ".join(words)

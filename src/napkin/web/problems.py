@@ -114,8 +114,8 @@ def _size(value: Any) -> int:
     return len(value) if isinstance(value, (str, list, dict)) else 0
 
 
-# pydantic's messages for a value beyond a limit state the limit; these endings add the value sent
-# (or its length, for texts; lists already state theirs) and what to send instead.
+# pydantic's messages for a value beyond a limit state only the limit. These endings add the value
+# sent (the length, for a text) and what to send instead.
 _LIMIT_ENDINGS = {
     "string_too_long": lambda value, ctx: f", not {_size(value):,}: send a shorter text",
     "too_short": lambda value, ctx: f": give at least {ctx.get('min_length', 1):,}",
