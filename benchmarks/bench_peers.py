@@ -2,7 +2,7 @@
 
 The question: pretraining Llama-2-7B on 2T tokens with 1,024 A100 SXM 80GB GPUs, pure data
 parallelism with ZeRO-3, 4,096-token sequences, 1,024 sequences per step, micro-batch 1, no
-activation recomputation, at 40% MFU. Both tools answer it with memory per GPU, step time and
+activation recomputation, at 40% MFU. Both tools report memory per GPU, step time and
 wall-clock, and llm-analysis ships configs for this model (NousResearch_Llama-2-7b-hf) and GPU
 (a100-sxm-80gb), so it needs no download.
 

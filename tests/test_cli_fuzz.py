@@ -172,8 +172,8 @@ def _invalid_only(rng: random.Random, command: str, options: dict[str, list[str]
     elif broken == "unknown-option":
         # An option of another command: one this command also takes, such as --batch for verify,
         # would make the vector valid and run it.
-        taken = {name for param in main.commands[command].params for name in param.opts}
-        args += [rng.choice(sorted(set(OPTIONS) - taken)), "1"]
+        own_options = {name for param in main.commands[command].params for name in param.opts}
+        args += [rng.choice(sorted(set(OPTIONS) - own_options)), "1"]
     elif broken == "missing-value":
         args.append(rng.choice(sorted(options)))
     elif broken == "stray":

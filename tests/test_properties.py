@@ -357,9 +357,10 @@ def test_property_layout_parts_sum(case: tuple[ModelArch, Layout]) -> None:
 
 @given(layouts(), st.data())
 def test_property_layout_zero3_state_times_dp(case: tuple[ModelArch, Layout], data: st.DataObject) -> None:
-    """With ZeRO-3 every dense parameter's weights, gradients and optimizer state are split evenly
-    over dp · cp ranks, so dp shards hold the state of ZeRO-0 on one data-parallel rank (dense
-    models, one pipeline stage, where no expert group changes the split)."""
+    """Check that dp ZeRO-3 shards contain the state of ZeRO-0 on one data-parallel rank.
+
+    ZeRO-3 splits every dense parameter's weights, gradients and optimizer state evenly over dp · cp
+    ranks. The check uses dense models and one pipeline stage, where no expert group changes the split."""
     arch, layout = case
     assume(not any(isinstance(layer.mlp, MoE) for layer in arch.layers))
     base = dict(layout.__dict__, pp=1, zero=0, global_batch=layout.dp * layout.micro_batch)

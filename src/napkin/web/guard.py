@@ -51,8 +51,8 @@ they are ASCII, as config files are."""
 
 BODY_TIMEOUT_S = 10.0
 """Maximum wait in seconds for a whole request body. The page sends at most 256 KiB to a local
-server, which takes milliseconds; a client that trickles its body, one byte at a time, would
-otherwise hold its connection and buffer open for as long as it likes."""
+server, which takes milliseconds. Without this limit, a client that sends its body one byte at a
+time would keep its connection and buffer open indefinitely."""
 
 HEAD_SCOPE_KEY = "napkin.head"
 """ASGI scope key set on a HEAD request that the guard passes on as GET."""

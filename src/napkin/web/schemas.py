@@ -286,7 +286,7 @@ class PlanRequest(ModelChoice):
     gpu: str = Field("h100", max_length=200, description="GPU name, or several separated by commas, e.g. h100,h200.")
     tokens: Tokens = Field(..., description="Training tokens D, e.g. 15T.")
     max_gpus: Whole = Field(..., le=MAX_PLAN_GPUS, description="Most GPUs a layout may use.")
-    days: Days | None = Field(None, description="Longest acceptable wall-clock in days; 90 when left out.")
+    days: Days | None = Field(None, description="Maximum wall-clock in days; 90 when left out.")
     budget: USD | None = Field(None, description="Most USD the run may cost, e.g. 10M.")
     top: Whole = Field(10, le=MAX_PLAN_TOP, description="Layouts to return.")
     rank: Literal["cost", "time"] = "cost"
